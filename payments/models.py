@@ -1,0 +1,117 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+
+
+TERMINAL_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.NEEDS_REVIEW})
+ACTIVE_STATUSES = (OrderStatus.PENDING, OrderStatus.PROCESSING)
+
+
+class Order(models.Model):
+    """An order to charge, and the outbox of its payment: the row is the source of truth.
+
+    A `processing` order with no `transaction_id` is being charged (sale); with one it is being
+    verified. The public status never goes backwards: services.py enforces the transitions.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    description = models.CharField(max_length=255, blank=True, default="")
+    # Write-only; cleared as soon as the sale is decided so a spent credential is not kept.
+    payment_method_nonce = models.TextField(blank=True, default="")
+
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    transaction_id = models.CharField(max_length=64, null=True, blank=True)
+    gateway_status = models.CharField(max_length=64, blank=True, default="")
+    processor_response_code = models.CharField(max_length=16, blank=True, default="")
+    processor_response_text = models.CharField(max_length=255, blank=True, default="")
+    error_codes = models.JSONField(default=list, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True, default="")
+
+    # Delivery bookkeeping: how often a worker claimed the order, until when the current claim
+    # holds, and which sale attempt we are on (it feeds the sale's api_request_key).
+    claims = models.PositiveIntegerField(default=0)
+    sale_attempt = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="order_status_known"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="order_unique_idempotency_key_per_owner",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.PAID) | Q(transaction_id__isnull=False),
+                name="order_paid_has_transaction",
+            ),
+        ]
+        indexes = [
+            # The reconciler's query: only the (few) active rows are in this index, so it stays
+            # small and cheap however many millions of settled orders the table holds.
+            models.Index(
+                fields=["status", "updated_at"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="order_active_by_age",
+            ),
+            models.Index(fields=["owner", "-created_at"], name="order_owner_recent"),
+            models.Index(fields=["transaction_id"], name="order_transaction_id"),
+        ]
+
+    def __str__(self):
+        return f"Order {self.id} ({self.status})"
+
+    @property
+    def is_terminal(self):
+        return self.status in TERMINAL_STATUSES
+
+
+class OrderAttempt(models.Model):
+    """Audit trail: one row per status transition and per gateway call of an order."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        CLAIM = "claim", "Claim"
+        SALE = "sale", "Sale"
+        SEARCH = "search", "Search by order id"
+        FIND = "find", "Find transaction"
+        TRANSITION = "transition", "Transition"
+        REQUEUE = "requeue", "Re-queue"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, blank=True, default="")
+    outcome = models.CharField(max_length=64, blank=True, default="")
+    transaction_id = models.CharField(max_length=64, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.action} {self.from_status}->{self.to_status} {self.outcome}"
