@@ -1,0 +1,333 @@
+"""The simulated gateway: every transaction state change happens here.
+
+Each public method takes parsed request params and returns a :class:`~responses.Reply`. Methods
+that read and then write hold the store lock for the whole sequence, so two concurrent requests
+can never both consume one nonce or both refund the last cent.
+"""
+
+import hashlib
+import json
+import random
+import string
+import time
+from decimal import Decimal
+
+from braintree_sim import responses, sandbox, search
+from braintree_sim.responses import NOT_FOUND, Reply
+from braintree_sim.sandbox import error
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+VOIDABLE = {"authorized", "submitted_for_settlement"}
+REFUNDABLE = {"settled", "settling"}
+SIMULATED_SETTLEMENT_FROM = {"submitted_for_settlement", "settling", "settlement_pending"}
+_TESTING_ACTIONS = {
+    "settlement_confirm": "settlement_confirmed",
+    "settlement_decline": "settlement_declined",
+    "settlement_pending": "settlement_pending",
+}
+
+
+def now_iso(clock=time.time):
+    """Current UTC time in the gateway's second-precision ISO format."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock()))
+
+
+def request_fingerprint(method, path, params):
+    """Identify a request for idempotency, ignoring the key itself."""
+    body = {key: value for key, value in params.items() if key != "api_request_key"}
+    canonical = json.dumps([method, path, body], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Gateway:
+    """Transactions, nonces and idempotency on top of a :class:`~store.Store`."""
+
+    def __init__(self, store, seed=None, nonce_ttl=3 * 60 * 60, clock=time.time):
+        self.store = store
+        self.nonce_ttl = nonce_ttl
+        self.clock = clock
+        self._rng = random.Random(seed)
+
+    def _new_id(self, prefix="", length=8):
+        while True:
+            candidate = prefix + "".join(self._rng.choice(_ID_ALPHABET) for _ in range(length))
+            if self.store.transaction(candidate) is None and self.store.nonce(candidate) is None:
+                return candidate
+
+    def _transition(self, tx, status, amount=None):
+        stamp = now_iso(self.clock)
+        tx["status"] = status
+        tx["updated_at"] = stamp
+        if amount is not None:
+            tx["amount"] = amount
+        tx["status_history"].append({"timestamp": stamp, "status": status, "amount": tx["amount"]})
+
+    def _new_transaction(self, kind, amount, card, order_id, auth, merchant_account_id=None,
+                         api_request_key=None, refunded_transaction_id=None):
+        stamp = now_iso(self.clock)
+        declined = auth.status == "processor_declined"
+        tx = {
+            "id": self._new_id(),
+            "type": kind,
+            "status": auth.status,
+            "amount": responses.money(amount),
+            "currency_iso_code": "USD",
+            "merchant_account_id": merchant_account_id or "sim_merchant_account",
+            "order_id": order_id,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "processor_response_code": auth.code or None,
+            "processor_response_text": auth.text or None,
+            "processor_response_type": auth.response_type or None,
+            "additional_processor_response": f"{auth.code} : {auth.text}" if declined else None,
+            "processor_authorization_code": (
+                "".join(self._rng.choice(_ID_ALPHABET.upper()) for _ in range(6))
+                if auth.status in ("authorized", "submitted_for_settlement") else None
+            ),
+            "processor_settlement_response_code": None,
+            "processor_settlement_response_text": None,
+            "gateway_rejection_reason": auth.gateway_rejection_reason,
+            "settlement_batch_id": None,
+            "refund_ids": [],
+            "refunded_transaction_id": refunded_transaction_id,
+            "api_request_key": api_request_key,
+            "card": card,
+            "status_history": [
+                {"timestamp": stamp, "status": auth.status, "amount": responses.money(amount)}
+            ],
+        }
+        return tx
+
+    def idempotent(self, key, fingerprint, operation, pause):
+        """Run ``operation`` at most once per ``api_request_key``.
+
+        ``pause`` runs after the key is claimed, so injected latency widens the in-flight window
+        that a concurrent duplicate observes (915233). Only answers that carry a transaction are
+        replayed; validation errors release the key so the client can correct the request.
+        """
+        if not key:
+            pause()
+            return operation()
+        if len(key) > sandbox.MAX_API_REQUEST_KEY:
+            return responses.error_reply([error("915230", "api_request_key")])
+        with self.store.lock:
+            record = self.store.idempotency(key)
+            if record is not None:
+                if record["fingerprint"] != fingerprint:
+                    return responses.error_reply([error("915232", "api_request_key")])
+                if record["state"] == "in_flight":
+                    return responses.error_reply([error("915233", "api_request_key")])
+                return Reply(record["status"], record["body"].encode("utf-8"))
+            self.store.save_idempotency(
+                key, {"fingerprint": fingerprint, "state": "in_flight"}, durable=False
+            )
+        try:
+            pause()
+            reply = operation()
+        except BaseException:
+            self.store.forget_idempotency(key)
+            raise
+        if b"<transaction>" in reply.body:
+            self.store.save_idempotency(key, {
+                "fingerprint": fingerprint, "state": "done",
+                "status": reply.status, "body": reply.body.decode("utf-8"),
+            })
+        else:
+            self.store.forget_idempotency(key)
+        return reply
+
+    def _resolve_nonce(self, nonce):
+        """Return ``(card, rejection_reason, errors, minted_record)`` for a nonce."""
+        rule = sandbox.STATIC_NONCES.get(nonce)
+        if rule is not None:
+            if rule.error_code:
+                return None, None, [error(rule.error_code, rule.error_attribute, rule.error_path)], None
+            return dict(rule.card), rule.rejection, [], None
+        record = self.store.nonce(nonce)
+        if record is None or record["expires_at"] < self.clock():
+            return None, None, [error("91565", "payment_method_nonce")], None
+        if record["consumed"]:
+            return None, None, [error("91564", "payment_method_nonce")], None
+        return dict(record["card"]), None, [], record
+
+    def sale(self, params):
+        """``POST /transactions``: authorize (and optionally submit) a sale."""
+        errors = []
+        if params.get("type", "sale") != "sale":
+            errors.append(error("91523", "type"))
+        amount, amount_error = sandbox.parse_amount(params.get("amount"))
+        if amount_error:
+            errors.append(amount_error)
+        order_id = params.get("order_id") or None
+        if order_id and len(order_id) > sandbox.MAX_ORDER_ID:
+            errors.append(error("91501", "order_id"))
+        nonce = params.get("payment_method_nonce")
+        with self.store.lock:
+            card, rejection, minted = None, None, None
+            if nonce:
+                card, rejection, nonce_errors, minted = self._resolve_nonce(nonce)
+                errors.extend(nonce_errors)
+            elif isinstance(params.get("credit_card"), dict):
+                card, card_errors = sandbox.card_from_params(params["credit_card"])
+                errors.extend(card_errors)
+            else:
+                errors.append(error("91508", "base"))
+            if errors:
+                return responses.error_reply(errors, params)
+            auth = sandbox.gateway_rejected(rejection) if rejection else sandbox.authorize(amount)
+            tx = self._new_transaction(
+                "sale", amount, card, order_id, auth,
+                merchant_account_id=params.get("merchant_account_id"),
+                api_request_key=params.get("api_request_key"),
+            )
+            options = params.get("options") or {}
+            if auth.status == "authorized" and options.get("submit_for_settlement") is True:
+                self._transition(tx, "submitted_for_settlement")
+            # A failed authorization never reached the processor, so the nonce stays usable and
+            # a retry can succeed; declines and rejections spend it like the real gateway.
+            if minted is not None and auth.status != "failed":
+                minted["consumed"] = True
+                minted["consumed_by"] = tx["id"]
+                self.store.save_nonce(nonce, minted)
+            self.store.save_transaction(tx)
+        if tx["status"] in ("authorized", "submitted_for_settlement"):
+            return responses.transaction_reply(tx, 201)
+        return responses.unsuccessful_reply(tx, params)
+
+    def find(self, transaction_id):
+        """``GET /transactions/{id}``."""
+        tx = self.store.transaction(transaction_id)
+        return responses.transaction_reply(tx) if tx else NOT_FOUND
+
+    def search_ids(self, criteria):
+        """``POST /transactions/advanced_search_ids``."""
+        return responses.search_ids_reply(search.find_ids(self.store.transactions(), criteria))
+
+    def search_page(self, criteria):
+        """``POST /transactions/advanced_search``."""
+        return responses.search_page_reply(search.page(self.store.transaction, criteria))
+
+    def void(self, transaction_id, params):
+        """``PUT /transactions/{id}/void``."""
+        with self.store.lock:
+            tx = self.store.transaction(transaction_id)
+            if tx is None:
+                return NOT_FOUND
+            if tx["status"] not in VOIDABLE:
+                return responses.error_reply([error("91504", "base")], params)
+            self._transition(tx, "voided")
+            self.store.save_transaction(tx)
+        return responses.transaction_reply(tx)
+
+    def submit_for_settlement(self, transaction_id, params):
+        """``PUT /transactions/{id}/submit_for_settlement``, optionally for a smaller amount."""
+        with self.store.lock:
+            tx = self.store.transaction(transaction_id)
+            if tx is None:
+                return NOT_FOUND
+            if tx["status"] != "authorized":
+                return responses.error_reply([error("91507", "base")], params)
+            amount, amount_error = sandbox.parse_amount(params.get("amount"), required=False)
+            if amount_error:
+                return responses.error_reply([amount_error], params)
+            if amount is not None and amount > Decimal(tx["amount"]):
+                return responses.error_reply([error("91522", "amount")], params)
+            self._transition(
+                tx, "submitted_for_settlement", responses.money(amount) if amount else None
+            )
+            self.store.save_transaction(tx)
+        return responses.transaction_reply(tx)
+
+    def _refunded_total(self, tx):
+        credits = (self.store.transaction(credit_id) for credit_id in tx["refund_ids"])
+        return sum(
+            (Decimal(credit["amount"]) for credit in credits
+             if credit and credit["status"] not in ("voided", "failed")),
+            Decimal("0"),
+        )
+
+    def refund(self, transaction_id, params):
+        """``POST /transactions/{id}/refund``: a new credit against a settled sale."""
+        with self.store.lock:
+            tx = self.store.transaction(transaction_id)
+            if tx is None:
+                return NOT_FOUND
+            if tx["type"] == "credit":
+                return responses.error_reply([error("91505", "base")], params)
+            if tx["status"] not in REFUNDABLE:
+                return responses.error_reply([error("91506", "base")], params)
+            remaining = Decimal(tx["amount"]) - self._refunded_total(tx)
+            if remaining <= 0:
+                return responses.error_reply([error("91512", "base")], params)
+            amount, amount_error = sandbox.parse_amount(params.get("amount"), required=False)
+            if amount_error:
+                return responses.error_reply([amount_error], params)
+            if amount is None:
+                amount = remaining
+            elif amount > remaining:
+                return responses.error_reply([error("91521", "amount")], params)
+            credit = self._new_transaction(
+                "credit", amount, tx["card"], params.get("order_id") or tx["order_id"],
+                sandbox.REFUND_PROCESSED, merchant_account_id=tx["merchant_account_id"],
+                api_request_key=params.get("api_request_key"),
+                refunded_transaction_id=tx["id"],
+            )
+            tx["refund_ids"].append(credit["id"])
+            tx["updated_at"] = credit["created_at"]
+            self.store.save_transaction(credit)
+            self.store.save_transaction(tx)
+        return responses.transaction_reply(credit, 201)
+
+    def settle(self, transaction_id):
+        """Settle one transaction using the sandbox settlement amounts; None if not allowed."""
+        with self.store.lock:
+            tx = self.store.transaction(transaction_id)
+            if tx is None or tx["status"] not in SIMULATED_SETTLEMENT_FROM:
+                return None
+            status, code = "settled", "4000"
+            if tx["type"] == "sale":
+                status, code = sandbox.settlement_outcome(Decimal(tx["amount"]))
+            tx["processor_settlement_response_code"] = code
+            tx["processor_settlement_response_text"] = (
+                "Settlement Declined" if status == "settlement_declined" else "Settled"
+            )
+            tx["settlement_batch_id"] = time.strftime("%Y-%m-%d_sim", time.gmtime(self.clock()))
+            self._transition(tx, status)
+            self.store.save_transaction(tx)
+            return tx
+
+    def simulate(self, transaction_id, action):
+        """The SDK's testing gateway: ``settle``, ``settlement_confirm``, ``_decline``, ``_pending``."""
+        with self.store.lock:
+            tx = self.store.transaction(transaction_id)
+            if tx is None:
+                return NOT_FOUND
+            if tx["status"] not in SIMULATED_SETTLEMENT_FROM:
+                return responses.error_reply([error("91575", "base")])
+            if action == "settle":
+                tx = self.settle(transaction_id)
+            else:
+                self._transition(tx, _TESTING_ACTIONS[action])
+                self.store.save_transaction(tx)
+        return responses.transaction_reply(tx)
+
+    def due_for_settlement(self, older_than):
+        """Ids of transactions submitted for settlement at or before the epoch ``older_than``."""
+        cutoff = now_iso(lambda: older_than)
+        return [
+            tx["id"] for tx in self.store.transactions()
+            if tx["status"] == "submitted_for_settlement" and tx["updated_at"] <= cutoff
+        ]
+
+    def mint_nonce(self, card_params):
+        """Tokenize a test card into a single-use nonce; return ``(nonce, record, errors)``."""
+        card, errors = sandbox.card_from_params(card_params)
+        if errors:
+            return None, None, errors
+        ttl = float(card_params.get("ttl_seconds") or self.nonce_ttl)
+        with self.store.lock:
+            nonce = self._new_id("tokencc_sim_", 16)
+            record = {"card": card, "expires_at": self.clock() + ttl,
+                      "consumed": False, "consumed_by": None}
+            self.store.save_nonce(nonce, record)
+        return nonce, record, []

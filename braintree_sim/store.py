@@ -1,0 +1,108 @@
+"""The simulator's state: transactions, minted nonces and idempotency records.
+
+Reads are served from in-memory dicts; with a state path every write is also written through to
+SQLite so a restarted simulator still knows its transactions and consumed nonces. One re-entrant
+lock guards both, and callers hold it across read-check-write sequences (nonce consumption,
+idempotency claims) so concurrent clients cannot double-spend.
+"""
+
+import json
+import sqlite3
+import threading
+
+_TABLES = ("transactions", "nonces", "idempotency")
+
+
+class Store:
+    """Thread-safe state container with optional SQLite write-through."""
+
+    def __init__(self, path=None):
+        self.lock = threading.RLock()
+        self._transactions = {}
+        self._nonces = {}
+        self._idempotency = {}
+        self._db = None
+        if path:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL keeps WAL durable across a process kill; only an OS crash could lose a write.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            for table in _TABLES:
+                self._db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} "
+                    "(key TEXT PRIMARY KEY, seq INTEGER, doc TEXT NOT NULL)"
+                )
+            self._load()
+
+    def _load(self):
+        for table, target in zip(_TABLES, (self._transactions, self._nonces, self._idempotency)):
+            for key, doc in self._db.execute(f"SELECT key, doc FROM {table} ORDER BY seq"):
+                target[key] = json.loads(doc)
+
+    def _persist(self, table, key, doc, seq):
+        if self._db is not None:
+            self._db.execute(
+                f"INSERT INTO {table} (key, seq, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc",
+                (key, seq, json.dumps(doc)),
+            )
+
+    def save_transaction(self, transaction):
+        """Insert or replace a transaction (a dict with an ``id``)."""
+        with self.lock:
+            is_new = transaction["id"] not in self._transactions
+            self._transactions[transaction["id"]] = transaction
+            self._persist("transactions", transaction["id"], transaction,
+                          len(self._transactions) if is_new else None)
+
+    def transaction(self, transaction_id):
+        """Return the transaction dict or None."""
+        return self._transactions.get(transaction_id)
+
+    def transactions(self):
+        """Return all transactions, oldest first."""
+        with self.lock:
+            return list(self._transactions.values())
+
+    def save_nonce(self, nonce, record):
+        """Insert or replace a minted nonce record."""
+        with self.lock:
+            self._nonces[nonce] = record
+            self._persist("nonces", nonce, record, len(self._nonces))
+
+    def nonce(self, nonce):
+        """Return the minted nonce record or None."""
+        return self._nonces.get(nonce)
+
+    def idempotency(self, key):
+        """Return the idempotency record for ``api_request_key`` or None."""
+        return self._idempotency.get(key)
+
+    def save_idempotency(self, key, record, durable=True):
+        """Store an idempotency record; in-flight claims are not ``durable``."""
+        with self.lock:
+            self._idempotency[key] = record
+            if durable:
+                self._persist("idempotency", key, record, len(self._idempotency))
+
+    def forget_idempotency(self, key):
+        """Drop a claim whose request ended without an answer worth replaying."""
+        with self.lock:
+            self._idempotency.pop(key, None)
+
+    def reset(self):
+        """Forget everything, on disk too."""
+        with self.lock:
+            self._transactions.clear()
+            self._nonces.clear()
+            self._idempotency.clear()
+            if self._db is not None:
+                for table in _TABLES:
+                    self._db.execute(f"DELETE FROM {table}")
+
+    def close(self):
+        """Close the SQLite connection, if any."""
+        with self.lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
