@@ -1,0 +1,39 @@
+"""Fixtures: one in-process simulator per session, reset before every test, and SDK clients.
+
+Nothing here touches Django or a database, so these tests also run with ``-p no:django``.
+"""
+
+import os
+
+import pytest
+
+from braintree_sim.config import SimConfig
+from braintree_sim.server import make_server
+from tests.sim.helpers import Control, sdk_gateway
+
+# The SDK forces getproxies() onto every request; an HTTP proxy cannot reach 127.0.0.1.
+for _name in ("http_proxy", "HTTP_PROXY"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def sim():
+    server = make_server(SimConfig(port=0, seed=1234)).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request):
+    if "sim" in request.fixturenames:
+        request.getfixturevalue("sim").reset()
+
+
+@pytest.fixture
+def gateway(sim):
+    return sdk_gateway(sim.url)
+
+
+@pytest.fixture
+def control(sim):
+    return Control(sim.url)
