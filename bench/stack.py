@@ -399,6 +399,11 @@ class Simulator(ManagedProcess):
     def reset(self):
         return self._control("POST", "reset", {})
 
+    def mint_nonce(self, card=None):
+        """A single-use nonce, as a client SDK's tokenize step would get (POST /__sim__/nonces)."""
+        card = card or {"number": "4111111111111111", "expiration_date": "12/2030"}
+        return self._control("POST", "nonces", card)["nonce"]
+
 
 class Worker(ManagedProcess):
     """`celery -A celery_app worker` with readiness on its `ready.` log line."""
