@@ -7,15 +7,23 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python >= 3.11 is needed: run 'make PYTHON=python3.12 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# Web on 127.0.0.1:8000, both workers, beat and the gateway simulator, on SQLite (db.sqlite3)
+# unless DATABASE_URL says otherwise; Redis at CELERY_BROKER_URL, started locally if none answers.
+# Settings come from the environment or .env (see .env.example). Steps in scripts/run.sh.
+run: $(STAMP)
+	VENV=$(VENV) scripts/run.sh
+
 # The suite uses the PostgreSQL and Redis on 127.0.0.1 with its own database and Redis db numbers.
 test: $(STAMP)
 	env -u http_proxy -u HTTP_PROXY $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .run

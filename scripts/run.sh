@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make run`: broker, migrations and demo users, then every process of Procfile.dev under honcho.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="$(pwd)/${VENV:-.venv}/bin"
+export PATH="$BIN:$PATH"
+
+# honcho reads .env for the processes; read it here too so migrate uses the same DATABASE_URL.
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
+# The braintree SDK applies the environment's proxy even to http://127.0.0.1, the simulator.
+unset http_proxy HTTP_PROXY
+export WEB_PORT="${WEB_PORT:-8000}"
+export BRAINTREE_SIMULATOR_URL="${BRAINTREE_SIMULATOR_URL:-http://127.0.0.1:8600}"
+gateway_port="${BRAINTREE_SIMULATOR_URL##*:}"
+export GATEWAY_PORT="${gateway_port%%/*}"
+
+python scripts/dev_redis.py ensure
+trap 'python scripts/dev_redis.py stop' EXIT
+
+python manage.py migrate --noinput
+python manage.py bootstrap_demo --base-url "http://127.0.0.1:$WEB_PORT"
+echo "Starting web (http://127.0.0.1:$WEB_PORT), worker, default, beat, gateway; Ctrl-C stops them."
+honcho -f Procfile.dev start
