@@ -5,7 +5,11 @@ a 4xx with a `detail`. Gateway errors split into transient (`GatewayUnavailable`
 permanent (`GatewayMisconfigured`: alert a human, never retry).
 """
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -50,8 +54,48 @@ class GatewayMisconfigured(GatewayError):
     """Permanent: bad credentials, forbidden, wrong SDK or bad request. Never retried."""
 
 
+class RequestBodyTooLarge(APIException):
+    """The body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE (the API_MAX_BODY_BYTES setting)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self):
+        super().__init__(
+            f"The request body is larger than the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
+
+
 def api_exception_handler(exc, context):
     """DRF exception handler: anticipated errors become `{"detail": ...}` with their status."""
     if isinstance(exc, PaymentsError):
         return Response({"detail": exc.message}, status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):
+        # Django raises this (a SuspiciousOperation, hence a bare 400 or a 500 when unhandled)
+        # from request.body/POST; to the client it is simply a body over the limit.
+        exc = RequestBodyTooLarge()
     return exception_handler(exc, context)
+
+
+# Project-level handlers (config/urls.py): errors outside DRF views are JSON too, and never
+# carry a traceback or settings.
+
+
+def json_bad_request(request, exception=None):
+    """handler400: a request Django refused before any view ran (e.g. a bad Host header)."""
+    return JsonResponse({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def json_permission_denied(request, exception=None):
+    """handler403."""
+    return JsonResponse({"detail": "Permission denied."}, status=status.HTTP_403_FORBIDDEN)
+
+
+def json_page_not_found(request, exception=None):
+    """handler404: unknown URLs, including order URLs whose id is not a UUID."""
+    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+
+
+def json_server_error(request):
+    """handler500: the only answer an unexpected error gives; details go to the log."""
+    return JsonResponse({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)

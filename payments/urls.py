@@ -1,1 +1,12 @@
-urlpatterns = []
+from django.urls import path
+
+from payments.apis import OrderDetailApi, OrderListCreateApi
+from payments.health import HealthApi
+
+app_name = "payments"
+
+urlpatterns = [
+    path("api/orders/", OrderListCreateApi.as_view(), name="order-list"),
+    path("api/orders/<uuid:order_id>/", OrderDetailApi.as_view(), name="order-detail"),
+    path("healthz", HealthApi.as_view(), name="healthz"),
+]

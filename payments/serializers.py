@@ -1,0 +1,179 @@
+"""Wire formats of the order API: strict input serializers, separate output serializers.
+
+Input rules that are deliberate choices of this API (and tested in tests/api/):
+
+- `amount` must be a JSON **string** holding a plain decimal number ("12.34"). JSON numbers are
+  refused, even exact ones: a client that builds `12.34` from a binary float may send
+  `12.339999999999999857891452847979962825775146484375` one day, and one rule ("money is a
+  string") is easier to follow than "numbers are fine when they happen to be exact".
+- Text fields must be JSON strings; DRF would otherwise turn `123` or `true` into "123"/"True".
+- Unknown fields are refused (400), because a typo such as `"curency": "EUR"` would otherwise be
+  ignored and the order charged in the default currency.
+"""
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from payments.models import Order, OrderStatus
+
+# A plain decimal: optional sign, digits, optional fraction. No exponent ("1e3"), no "NaN" or
+# "Infinity", no thousands separators. The sign is accepted here so that "-5" gets the clearer
+# "must be greater than zero" message instead of a format error.
+PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+
+MAX_NONCE_LENGTH = 4096
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses JSON numbers and booleans instead of stringifying them."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount of money sent as a string with at most two decimal places."""
+
+    default_error_messages = {
+        "not_a_string": 'Send the amount as a string, e.g. "12.34"; JSON numbers are not accepted.',
+        "invalid": 'A valid amount is required: a plain decimal number such as "12.34".',
+        "not_positive": "The amount must be greater than zero.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("coerce_to_string", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        data = data.strip()
+        if not PLAIN_DECIMAL.fullmatch(data):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if value <= 0:
+            self.fail("not_positive")
+        return value
+
+
+class UnknownFieldsMixin:
+    """Refuse keys the serializer does not declare, each with its own field error."""
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, dict):
+            unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # Report the unknown keys together with the other field errors, so one round trip
+            # shows the client everything that is wrong with its body.
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
+    """Body of `POST /api/orders/`."""
+
+    amount = MoneyField(
+        help_text='Amount to charge, as a string with at most two decimals, e.g. "12.34". '
+        "Must be greater than zero and at most the configured maximum (PAYMENTS_MAX_AMOUNT).",
+    )
+    payment_method_nonce = StrictCharField(
+        max_length=MAX_NONCE_LENGTH,
+        write_only=True,
+        help_text="Single-use Braintree payment method nonce from the client SDK. Never returned.",
+    )
+    currency = serializers.ChoiceField(
+        choices=(),
+        required=False,
+        default="USD",
+        help_text="ISO 4217 code, upper-case, one of the configured PAYMENTS_CURRENCIES.",
+    )
+    description = StrictCharField(
+        max_length=Order._meta.get_field("description").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Free text shown to the customer and support staff.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read per instance, not at import, so the configured list is the one in force now.
+        currencies = list(settings.PAYMENTS_CURRENCIES)
+        self.fields["currency"].choices = currencies
+        self.fields["currency"].error_messages["invalid_choice"] = (
+            f'"{{input}}" is not a supported currency; use one of {", ".join(currencies)} '
+            "(upper-case ISO 4217 codes)."
+        )
+
+    def validate_amount(self, value):
+        maximum = Decimal(settings.PAYMENTS_MAX_AMOUNT)
+        if value > maximum:
+            raise serializers.ValidationError(f"The amount must not exceed {maximum}.")
+        return value
+
+
+class OrderListFilterSerializer(serializers.Serializer):
+    """Query parameters of `GET /api/orders/`."""
+
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices,
+        required=False,
+        help_text="Only orders in this public status.",
+    )
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    """An order as API clients see it. The nonce and delivery bookkeeping stay private."""
+
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    error_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Braintree error codes of a rejected sale, as strings (e.g. \"91564\").",
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "currency",
+            "description",
+            "transaction_id",
+            "gateway_status",
+            "processor_response_code",
+            "processor_response_text",
+            "error_codes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "status": {"help_text": "pending → processing → paid | failed | needs_review."},
+            "transaction_id": {"help_text": "Braintree transaction id, once a sale exists."},
+            "gateway_status": {
+                "help_text": "Raw Braintree status, e.g. submitted_for_settlement or processor_declined."
+            },
+        }
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    """The shape of every error that is not about a single field."""
+
+    detail = serializers.CharField()
