@@ -117,7 +117,7 @@ class Gateway:
                     return responses.error_reply([error("915232", "api_request_key")])
                 if record["state"] == "in_flight":
                     return responses.error_reply([error("915233", "api_request_key")])
-                return Reply(record["status"], record["body"].encode("utf-8"))
+                return Reply(record["status"], record["body"].encode("utf-8"), True)
             self.store.save_idempotency(
                 key, {"fingerprint": fingerprint, "state": "in_flight"}, durable=False
             )
@@ -127,7 +127,7 @@ class Gateway:
         except BaseException:
             self.store.forget_idempotency(key)
             raise
-        if b"<transaction>" in reply.body:
+        if reply.has_transaction:
             self.store.save_idempotency(key, {
                 "fingerprint": fingerprint, "state": "done",
                 "status": reply.status, "body": reply.body.decode("utf-8"),

@@ -19,6 +19,8 @@ class Reply:
 
     status: int
     body: bytes = b""
+    # True when the answer records a transaction, i.e. it is worth replaying for a repeated key.
+    has_transaction: bool = False
 
 
 NOT_FOUND = Reply(404)
@@ -96,7 +98,7 @@ def transaction_doc(tx):
 
 def transaction_reply(tx, status=200):
     """A successful ``<transaction>`` answer."""
-    return Reply(status, xmlcodec.render("transaction", transaction_doc(tx)))
+    return Reply(status, xmlcodec.render("transaction", transaction_doc(tx)), True)
 
 
 def _error_tree(errors):
@@ -141,7 +143,7 @@ def unsuccessful_reply(tx, params):
         "message": message,
         "transaction": transaction_doc(tx),
     }
-    return Reply(422, xmlcodec.render("api_error_response", doc))
+    return Reply(422, xmlcodec.render("api_error_response", doc), True)
 
 
 def search_ids_reply(ids):

@@ -56,6 +56,10 @@ def _route_table():
 
 
 ROUTES = _route_table()
+
+
+class Aborted(Exception):
+    """A delayed request was released by reset/shutdown; it must not commit into the new state."""
 IDEMPOTENT_ROOTS = {"transaction"}
 
 
@@ -88,9 +92,9 @@ class SimServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def pause(self, seconds):
-        """Sleep for an injected delay; ``reset`` or ``close`` cut it short."""
-        if seconds > 0:
-            self._wake.wait(seconds)
+        """Sleep for an injected delay; raise :class:`Aborted` if ``reset`` or ``close`` cut it short."""
+        if seconds > 0 and self._wake.wait(seconds):
+            raise Aborted()
 
     def wake_sleepers(self):
         """Release requests stuck in injected latency or hangs."""
@@ -202,14 +206,17 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return self._send(404)
         decision = server.faults.decide(self.command, relative)
-        if decision.error_status:
-            server.pause(decision.delay)
-            return self._send(decision.error_status)
         try:
             root, params = xmlcodec.parse(body)
         except xmlcodec.MalformedXML as exc:
             return self._send(400, xmlcodec.render("error", {"message": f"Malformed XML: {exc}"}))
-        reply = self._run(handler, match, root, params, relative, decision.delay)
+        try:
+            if decision.error_status:
+                server.pause(decision.delay)
+                return self._send(decision.error_status)
+            reply = self._run(handler, match, root, params, relative, decision.delay)
+        except Aborted:
+            return self._drop()
         if decision.drop:
             return self._drop()
         self._send(reply.status, reply.body)
