@@ -1,0 +1,296 @@
+"""POST /api/orders/ with bad input: always a clear 4xx naming what is wrong, and nothing stored.
+
+Rules chosen for this API (see payments/serializers.py):
+- `amount` must be a JSON string; every JSON number is refused, exact or not.
+- Unknown fields are refused with a 400 naming each of them.
+"""
+
+import json
+
+import pytest
+from django.test import override_settings
+
+from payments.models import Order
+
+pytestmark = pytest.mark.django_db
+
+NONCE = "fake-valid-nonce"
+
+
+def _valid(**changes):
+    body = {"amount": "12.34", "payment_method_nonce": NONCE, "currency": "USD", "description": "ok"}
+    body.update(changes)
+    return {key: value for key, value in body.items() if value is not _MISSING}
+
+
+_MISSING = object()
+
+
+@pytest.fixture
+def post_json(api_client, django_capture_on_commit_callbacks):
+    """POST a JSON body; asserts no charge was dispatched, whatever the answer."""
+
+    def post(body, **headers):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = api_client.post("/api/orders/", body, format="json", headers=headers)
+        assert callbacks == []
+        return response
+
+    return post
+
+
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        pytest.param("amount", _valid(amount=_MISSING), id="amount missing"),
+        pytest.param("amount", _valid(amount=""), id="amount empty"),
+        pytest.param("amount", _valid(amount="   "), id="amount blank"),
+        pytest.param("amount", _valid(amount=None), id="amount null"),
+        pytest.param("amount", _valid(amount="-5.00"), id="amount negative"),
+        pytest.param("amount", _valid(amount="0"), id="amount zero"),
+        pytest.param("amount", _valid(amount="0.00"), id="amount zero with decimals"),
+        pytest.param("amount", _valid(amount="-0"), id="amount negative zero"),
+        pytest.param("amount", _valid(amount="twelve"), id="amount non-numeric"),
+        pytest.param("amount", _valid(amount="12,34"), id="amount with a decimal comma"),
+        pytest.param("amount", _valid(amount="NaN"), id="amount NaN"),
+        pytest.param("amount", _valid(amount="Infinity"), id="amount Infinity"),
+        pytest.param("amount", _valid(amount="-Infinity"), id="amount minus Infinity"),
+        pytest.param("amount", _valid(amount="1e3"), id="amount in exponent notation"),
+        pytest.param("amount", _valid(amount="+12.34"), id="amount with a plus sign"),
+        pytest.param("amount", _valid(amount="12.345"), id="amount with three decimals"),
+        pytest.param("amount", _valid(amount="0.001"), id="amount below one cent"),
+        pytest.param("amount", _valid(amount="10000.01"), id="amount above the maximum"),
+        pytest.param("amount", _valid(amount="99999999999999999999.00"), id="amount with too many digits"),
+        pytest.param("amount", _valid(amount=12.34), id="amount as a JSON float"),
+        pytest.param("amount", _valid(amount=0.1 + 0.2), id="amount as a JSON float with binary noise"),
+        pytest.param("amount", _valid(amount=12), id="amount as a JSON integer"),
+        pytest.param("amount", _valid(amount=True), id="amount as a boolean"),
+        pytest.param("amount", _valid(amount=["12.34"]), id="amount as a list"),
+        pytest.param("currency", _valid(currency="XYZ"), id="currency unknown"),
+        pytest.param("currency", _valid(currency="usd"), id="currency lower-case"),
+        pytest.param("currency", _valid(currency=""), id="currency empty"),
+        pytest.param("currency", _valid(currency=840), id="currency as a number"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce=_MISSING), id="nonce missing"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce=""), id="nonce empty"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="  "), id="nonce blank"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce=None), id="nonce null"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce=12345), id="nonce as a number"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce={"n": 1}), id="nonce as an object"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="n" * 4097), id="nonce over 4 KB"),
+        pytest.param("description", _valid(description="d" * 256), id="description too long"),
+        pytest.param("description", _valid(description=42), id="description as a number"),
+        pytest.param("curency", _valid(curency="EUR"), id="unknown field"),
+    ],
+)
+def test_bad_field_answers_400_naming_the_field_and_stores_nothing(post_json, field, body):
+    # given a body with one bad field
+    # when it is posted
+    response = post_json(body)
+
+    # then the answer names that field alone, and no order exists
+    assert response.status_code == 400
+    errors = response.json()
+    assert list(errors) == [field]
+    assert all(isinstance(message, str) and message for message in errors[field])
+    assert Order.objects.count() == 0
+
+
+def test_every_bad_field_is_reported_in_one_answer(post_json):
+    # given a body where several things are wrong, including an unknown field
+    body = {"amount": "0", "currency": "XYZ", "colour": "red"}
+
+    # when
+    response = post_json(body)
+
+    # then all of them are listed, so one round trip shows the client everything
+    assert response.status_code == 400
+    assert set(response.json()) == {"amount", "payment_method_nonce", "currency", "colour"}
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "The amount must be greater than zero."),
+        (12.34, 'Send the amount as a string, e.g. "12.34"; JSON numbers are not accepted.'),
+        ("NaN", 'A valid amount is required: a plain decimal number such as "12.34".'),
+        ("10000.01", "The amount must not exceed 10000.00."),
+        ("1.234", "Ensure that there are no more than 2 decimal places."),
+    ],
+)
+def test_amount_errors_say_what_a_valid_amount_looks_like(post_json, amount, message):
+    # given / when
+    response = post_json(_valid(amount=amount))
+
+    # then
+    assert response.json() == {"amount": [message]}
+
+
+@override_settings(PAYMENTS_MAX_AMOUNT="50.00", PAYMENTS_CURRENCIES=["CHF"])
+def test_limits_follow_the_configured_maximum_and_currencies(post_json):
+    # given a deployment that caps amounts at 50.00 and only takes CHF
+    # when an order over the cap in a currency that is not configured is posted
+    response = post_json(_valid(amount="50.01", currency="USD"))
+
+    # then both limits are the configured ones
+    assert response.status_code == 400
+    assert response.json() == {
+        "amount": ["The amount must not exceed 50.00."],
+        "currency": ['"USD" is not a supported currency; use one of CHF (upper-case ISO 4217 codes).'],
+    }
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        pytest.param([_valid()], "non_field_errors", id="JSON array"),
+        pytest.param("12.34", "non_field_errors", id="JSON string"),
+        pytest.param(None, "non_field_errors", id="JSON null"),
+    ],
+)
+def test_body_that_is_not_a_json_object_answers_400(api_client, body, key):
+    # given / when
+    response = api_client.post("/api/orders/", json.dumps(body), content_type="application/json")
+
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == [key]
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('{"amount": "12.34", ', id="truncated JSON"),
+        pytest.param("amount=12.34&payment_method_nonce=x", id="form data labelled as JSON"),
+        pytest.param('{"amount": NaN, "payment_method_nonce": "x"}', id="bare NaN literal"),
+        pytest.param('{"amount": Infinity, "payment_method_nonce": "x"}', id="bare Infinity literal"),
+        pytest.param(b"\xff\xfe\x00garbage", id="bytes that are not UTF-8"),
+    ],
+)
+def test_body_that_is_not_json_answers_400_with_a_detail(api_client, raw):
+    # given / when
+    response = api_client.post("/api/orders/", raw, content_type="application/json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "text/plain", "application/xml", "multipart/form-data; boundary=x"],
+)
+def test_body_in_another_content_type_answers_415(api_client, content_type):
+    # given / when
+    response = api_client.post("/api/orders/", "amount=12.34", content_type=content_type)
+
+    # then
+    assert response.status_code == 415
+    assert "Unsupported media type" in response.json()["detail"]
+    assert Order.objects.count() == 0
+
+
+def test_body_over_the_size_limit_answers_413_as_json(api_client, settings):
+    # given a body one byte over the configured limit, otherwise valid
+    padding = "d" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    raw = json.dumps(_valid(description=padding))
+
+    # when
+    response = api_client.post("/api/orders/", raw, content_type="application/json")
+
+    # then
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": f"The request body is larger than the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+    }
+    assert Order.objects.count() == 0
+
+
+def test_body_exactly_at_the_size_limit_is_parsed(api_client, settings):
+    # given a body of exactly the limit (it fails validation, but only because of its content)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = _valid(description="")
+    filler = 1024 - len(json.dumps(body))
+    raw = json.dumps(_valid(description="d" * filler))
+    assert len(raw.encode()) == 1024
+
+    # when
+    response = api_client.post("/api/orders/", raw, content_type="application/json")
+
+    # then it was read and judged on its fields, not refused for its size
+    assert response.status_code == 400
+    assert list(response.json()) == ["description"]
+
+
+def test_unauthenticated_request_answers_401_with_the_scheme_and_stores_nothing(anonymous_client):
+    # given / when
+    response = anonymous_client.post("/api/orders/", _valid(), format="json")
+
+    # then
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Token not-a-real-token", "Token", "Token a b", "Bearer abc", "Basic dXNlcjpwdw=="],
+)
+def test_invalid_credentials_answer_401_and_store_nothing(anonymous_client, authorization):
+    # given / when
+    response = anonymous_client.post(
+        "/api/orders/", _valid(), format="json", headers={"Authorization": authorization}
+    )
+
+    # then
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert "detail" in response.json()
+    assert Order.objects.count() == 0
+
+
+def test_oversized_body_from_an_anonymous_client_answers_401_before_any_parsing(anonymous_client, settings):
+    # given / when: authentication comes first, so strangers cannot make the server read bodies
+    raw = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = anonymous_client.post("/api/orders/", raw, content_type="application/json")
+
+    # then
+    assert response.status_code == 401
+
+
+def test_idempotency_key_over_255_characters_answers_400_naming_the_header(post_json):
+    # given / when
+    response = post_json(_valid(), **{"Idempotency-Key": "k" * 256})
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == {
+        "Idempotency-Key": ["The Idempotency-Key header must be at most 255 characters long (got 256)."]
+    }
+    assert Order.objects.count() == 0
+
+
+def test_blank_idempotency_key_answers_400_naming_the_header(post_json):
+    # given / when
+    response = post_json(_valid(), **{"Idempotency-Key": "   "})
+
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["Idempotency-Key"]
+    assert Order.objects.count() == 0
+
+
+def test_idempotency_key_of_exactly_255_characters_is_accepted(api_client, django_capture_on_commit_callbacks):
+    # given / when
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api_client.post(
+            "/api/orders/", _valid(), format="json", headers={"Idempotency-Key": "k" * 255}
+        )
+
+    # then
+    assert response.status_code == 202
+    assert Order.objects.get().idempotency_key == "k" * 255
