@@ -1,6 +1,11 @@
 """Reads of orders. Nothing here writes."""
 
-from payments.models import Order
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from payments.models import ACTIVE_STATUSES, Order, OrderStatus
 
 
 def order_list_for_owner(*, owner, status=None):
@@ -14,3 +19,25 @@ def order_list_for_owner(*, owner, status=None):
 def order_get_for_owner(*, owner, order_id):
     """The owner's order, or None: someone else's order is indistinguishable from a missing one."""
     return Order.objects.filter(owner=owner, pk=order_id).first()
+
+
+def orders_stuck(*, pending_after_seconds, processing_after_seconds, limit, now=None):
+    """Active orders nobody has moved for a while: pending ones, and processing ones whose lease expired.
+
+    The `status IN (pending, processing)` filter matches the partial index `order_active_by_age`,
+    so the query reads only the few active rows however large the table grows.
+    """
+    now = now or timezone.now()
+    lease_expired = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    return list(
+        Order.objects.filter(status__in=ACTIVE_STATUSES)
+        .filter(
+            Q(status=OrderStatus.PENDING, updated_at__lt=now - timedelta(seconds=pending_after_seconds))
+            | (
+                Q(status=OrderStatus.PROCESSING, updated_at__lt=now - timedelta(seconds=processing_after_seconds))
+                & lease_expired
+            )
+        )
+        .order_by("updated_at")
+        .only("id", "status", "transaction_id", "updated_at")[:limit]
+    )

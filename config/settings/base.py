@@ -171,6 +171,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 60)
 PAYMENTS_RETRY_BACKOFF = env_int("PAYMENTS_RETRY_BACKOFF", 2)
 PAYMENTS_RETRY_BACKOFF_MAX = env_int("PAYMENTS_RETRY_BACKOFF_MAX", 60)
 PAYMENTS_MAX_RETRIES = env_int("PAYMENTS_MAX_RETRIES", 6)
+# Full jitter spreads a burst of retries after an outage; switched off only where exact delays
+# must be observable (the retry-timing integration test, or when debugging an incident).
+PAYMENTS_RETRY_JITTER = env_bool("PAYMENTS_RETRY_JITTER", True)
 
 # Redis has no real acks: a message held longer than this since it was fetched is redelivered.
 # It must exceed the longest retry countdown plus the task time limit, or retries run twice.

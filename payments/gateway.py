@@ -1,0 +1,230 @@
+"""The Braintree adapter: the only module that imports `braintree`.
+
+Callers get the project's own frozen dataclasses and exceptions, never SDK objects:
+declines, gateway rejections and validation errors come back as a `SaleResult`; transient
+failures raise `GatewayUnavailable` (retry) and permanent ones `GatewayMisconfigured` (alert).
+"""
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import braintree
+from braintree.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    ConfigurationError,
+    GatewayTimeoutError,
+    NotFoundError,
+    RequestTimeoutError,
+    ServerError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    UnexpectedError,
+    UpgradeRequiredError,
+)
+from braintree.exceptions.braintree_error import BraintreeError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Braintree statuses that mean the customer's money is (being) captured: the order is paid.
+PAID_STATUSES = frozenset(
+    {
+        "authorized",
+        "authorizing",
+        "submitted_for_settlement",
+        "settling",
+        "settled",
+        "settlement_pending",
+        "settlement_confirmed",
+    }
+)
+# Statuses that mean no money moved (or it was given back before settling).
+FAILED_STATUSES = frozenset(
+    {"processor_declined", "gateway_rejected", "failed", "settlement_declined", "voided"}
+)
+
+NONCE_CONSUMED = "91564"
+NONCE_UNKNOWN = "91565"
+
+
+class SaleOutcome:
+    APPROVED = "approved"
+    DECLINED = "declined"
+    REJECTED = "rejected"
+    PROCESSOR_FAILED = "processor_failed"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class TransactionInfo:
+    id: str
+    status: str
+    amount: Decimal
+    order_id: str
+    processor_response_code: str = ""
+    processor_response_text: str = ""
+    gateway_rejection_reason: str = ""
+
+    @property
+    def is_paid(self):
+        return self.status in PAID_STATUSES
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    outcome: str
+    transaction: TransactionInfo | None = None
+    error_codes: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+_TRANSIENT = (
+    TooManyRequestsError,
+    ServerError,
+    ServiceUnavailableError,
+    GatewayTimeoutError,
+    RequestTimeoutError,
+)
+_PERMANENT = (AuthenticationError, AuthorizationError, UpgradeRequiredError, ConfigurationError)
+
+_gateway = None
+_gateway_lock = threading.Lock()
+
+
+def _environment():
+    name = settings.BRAINTREE_ENVIRONMENT
+    if name == "sandbox":
+        return braintree.Environment.Sandbox
+    if name == "production":
+        return braintree.Environment.Production
+    if name == "simulator":
+        url = urlsplit(settings.BRAINTREE_SIMULATOR_URL)
+        if not url.hostname:
+            raise ImproperlyConfigured("BRAINTREE_SIMULATOR_URL must look like http://host:port")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        # The SDK concatenates the port into the URL and picks https only for the string "443".
+        return braintree.Environment("simulator", url.hostname, str(port), "", False, None)
+    raise ImproperlyConfigured(f"BRAINTREE_ENVIRONMENT must be simulator, sandbox or production, not {name!r}")
+
+
+def _build_gateway():
+    configuration = braintree.Configuration(
+        environment=_environment(),
+        merchant_id=settings.BRAINTREE_MERCHANT_ID,
+        public_key=settings.BRAINTREE_PUBLIC_KEY,
+        private_key=settings.BRAINTREE_PRIVATE_KEY,
+        timeout=settings.BRAINTREE_TIMEOUT_SECONDS,
+        # Turns raw `requests` timeouts/connection errors into braintree.exceptions.http.*.
+        wrap_http_exceptions=True,
+    )
+    return braintree.BraintreeGateway(configuration)
+
+
+def get_gateway():
+    """The process-wide gateway client, built on first use."""
+    global _gateway
+    if _gateway is None:
+        with _gateway_lock:
+            if _gateway is None:
+                _gateway = _build_gateway()
+    return _gateway
+
+
+def reset_gateway():
+    """Forget the cached client (after a settings change, e.g. in tests)."""
+    global _gateway
+    with _gateway_lock:
+        _gateway = None
+
+
+def _raise_mapped(exc, operation):
+    # ConfigurationError subclasses UnexpectedError, so the permanent check must come first.
+    if isinstance(exc, _PERMANENT):
+        raise GatewayMisconfigured(f"Braintree {operation} refused: {type(exc).__name__}") from exc
+    if isinstance(exc, _TRANSIENT) or isinstance(exc, UnexpectedError):
+        raise GatewayUnavailable(f"Braintree {operation} unavailable: {type(exc).__name__}: {exc}") from exc
+    # Anything else (e.g. 404 on a merchant path) is a wiring problem that retrying cannot fix.
+    raise GatewayMisconfigured(f"Braintree {operation} failed: {type(exc).__name__}") from exc
+
+
+def _text(value):
+    return "" if value is None else str(value)
+
+
+def _transaction_info(txn):
+    return TransactionInfo(
+        id=txn.id,
+        status=_text(txn.status),
+        amount=Decimal(txn.amount),
+        order_id=_text(getattr(txn, "order_id", None)),
+        processor_response_code=_text(getattr(txn, "processor_response_code", None)),
+        processor_response_text=_text(getattr(txn, "processor_response_text", None)),
+        gateway_rejection_reason=_text(getattr(txn, "gateway_rejection_reason", None)),
+    )
+
+
+def _sale_result(result):
+    if result.is_success:
+        return SaleResult(outcome=SaleOutcome.APPROVED, transaction=_transaction_info(result.transaction))
+    codes = [str(error.code) for error in result.errors.deep_errors]
+    txn = result.transaction
+    if txn is None:
+        return SaleResult(outcome=SaleOutcome.INVALID, error_codes=codes, message=_text(result.message))
+    info = _transaction_info(txn)
+    outcome = {
+        "processor_declined": SaleOutcome.DECLINED,
+        "gateway_rejected": SaleOutcome.REJECTED,
+        "failed": SaleOutcome.PROCESSOR_FAILED,
+    }.get(info.status, SaleOutcome.DECLINED)
+    return SaleResult(outcome=outcome, transaction=info, error_codes=codes, message=_text(result.message))
+
+
+def sale(*, order_id, amount, nonce, api_request_key):
+    """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key."""
+    params = {
+        # A str, never a float: the SDK serialises floats wrongly and money must not round.
+        "amount": str(Decimal(amount).quantize(Decimal("0.01"))),
+        "payment_method_nonce": nonce,
+        "order_id": order_id,
+        "api_request_key": api_request_key,
+        "options": {"submit_for_settlement": True},
+    }
+    try:
+        result = get_gateway().transaction.sale(params)
+    except BraintreeError as exc:
+        _raise_mapped(exc, "sale")
+    if result is None:
+        # An empty or foreign body: we cannot tell whether the sale happened.
+        raise GatewayUnavailable("Braintree sale returned an unreadable response")
+    return _sale_result(result)
+
+
+def find(transaction_id):
+    """The gateway's view of one transaction, or None if the gateway does not know the id."""
+    try:
+        txn = get_gateway().transaction.find(transaction_id)
+    except NotFoundError:
+        return None
+    except BraintreeError as exc:
+        _raise_mapped(exc, "find")
+    except KeyError as exc:
+        # The SDK raises KeyError on an empty or foreign body: treat it like a garbled response.
+        raise GatewayUnavailable("Braintree find returned an unreadable response") from exc
+    return _transaction_info(txn)
+
+
+def search_by_order_id(order_id):
+    """Every transaction the gateway holds for `order_id` (declined ones included)."""
+    try:
+        collection = get_gateway().transaction.search(braintree.TransactionSearch.order_id == order_id)
+        # Iterating fetches the pages, so it must stay inside the try.
+        return [_transaction_info(txn) for txn in collection.items]
+    except BraintreeError as exc:
+        _raise_mapped(exc, "search")
