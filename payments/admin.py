@@ -1,0 +1,106 @@
+"""Django admin for orders and their audit rows.
+
+Money, status and gateway fields are read-only: every state change goes through a service, so
+the actions below call services and report refused transitions as messages.
+"""
+
+from django.contrib import admin, messages
+
+from payments.exceptions import GatewayError, IllegalTransition
+from payments.models import Order, OrderAttempt
+from payments.services import order_requeue, order_reverify
+
+
+class OrderAttemptInline(admin.TabularInline):
+    model = OrderAttempt
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "action", "from_status", "to_status", "outcome", "transaction_id", "detail")
+    readonly_fields = fields
+    ordering = ("id",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("id", "owner", "amount", "currency", "status", "transaction_id", "gateway_status", "created_at")
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=id", "=transaction_id", "owner__username")
+    list_select_related = ("owner",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    inlines = (OrderAttemptInline,)
+    actions = ("reverify_with_gateway", "requeue")
+    # The nonce is a spent or spendable credential: never shown, never editable.
+    exclude = ("payment_method_nonce",)
+    readonly_fields = (
+        "id",
+        "owner",
+        "amount",
+        "currency",
+        "status",
+        "transaction_id",
+        "gateway_status",
+        "processor_response_code",
+        "processor_response_text",
+        "error_codes",
+        "failure_reason",
+        "claims",
+        "sale_attempt",
+        "lease_expires_at",
+        "idempotency_key",
+        "request_fingerprint",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        # Orders enter through the API, which validates them and dispatches the charge.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Re-verify with gateway", permissions=["change"])
+    def reverify_with_gateway(self, request, queryset):
+        for order in queryset:
+            try:
+                result = order_reverify(order_id=order.pk)
+            except IllegalTransition as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+            except GatewayError as exc:
+                self.message_user(request, f"Order {order.pk}: gateway error, try again later ({exc}).", messages.ERROR)
+            else:
+                self.message_user(request, f"Order {order.pk} re-verified: {result.status}.", messages.SUCCESS)
+
+    @admin.action(description="Re-queue", permissions=["change"])
+    def requeue(self, request, queryset):
+        for order in queryset:
+            try:
+                result = order_requeue(order_id=order.pk)
+            except IllegalTransition as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+            else:
+                self.message_user(request, f"Order {order.pk} re-queued ({result.status}).", messages.SUCCESS)
+
+
+@admin.register(OrderAttempt)
+class OrderAttemptAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "order", "action", "from_status", "to_status", "outcome", "transaction_id")
+    list_filter = ("action", "outcome")
+    search_fields = ("=order__id", "=transaction_id")
+    list_select_related = ("order",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
