@@ -1,6 +1,5 @@
 """Start the simulator as a subprocess and wait for it, for tests, benchmarks and scripts."""
 
-import json
 import os
 import socket
 import subprocess
@@ -39,7 +38,7 @@ def wait_until_ready(base_url, timeout=10.0, process=None):
         try:
             with opener.open(base_url + HEALTH_PATH, timeout=1) as response:
                 if response.status == 200:
-                    return json.load(response)
+                    return
         except (urllib.error.URLError, ConnectionError, socket.timeout):
             time.sleep(0.05)
     raise TimeoutError(f"simulator at {base_url} not ready after {timeout}s")
