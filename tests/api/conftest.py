@@ -55,34 +55,41 @@ def broker_down(monkeypatch):
 
 
 class PaymentsQueue:
-    """Read access to the `payments` queue of the test broker (Redis db 11)."""
+    """The `payments` queue of the test broker (Redis db 11), seen one order at a time.
 
-    def messages(self):
-        with celery_app.connection_for_write() as conn:
-            raw = conn.default_channel.client.lrange(PAYMENTS_QUEUE, 0, -1)
-        return [json.loads(item) for item in raw]
+    Other suites may share this queue, so nothing is purged: a test looks only at messages for
+    its own orders, and those are removed again when it ends.
+    """
+
+    def __init__(self):
+        self._seen_orders = set()
+
+    def _raw_messages(self, client):
+        return client.lrange(PAYMENTS_QUEUE, 0, -1)
+
+    @staticmethod
+    def _is_charge_of(raw, order_id):
+        headers = json.loads(raw)["headers"]
+        return headers["task"] == "payments.tasks.charge_order_task" and str(order_id) in headers["argsrepr"]
 
     def charges_of(self, order_id):
-        """Charge messages in the queue whose argument is this order's id."""
-        return [
-            message
-            for message in self.messages()
-            if message["headers"]["task"] == "payments.tasks.charge_order_task"
-            and str(order_id) in message["headers"]["argsrepr"]
-        ]
-
-    def purge(self):
+        """Charge messages waiting in the queue for this order."""
+        self._seen_orders.add(str(order_id))
         with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(PAYMENTS_QUEUE)
+            raw_messages = self._raw_messages(conn.default_channel.client)
+        return [json.loads(raw) for raw in raw_messages if self._is_charge_of(raw, order_id)]
+
+    def remove_seen(self):
+        with celery_app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            for raw in self._raw_messages(client):
+                if any(self._is_charge_of(raw, order_id) for order_id in self._seen_orders):
+                    client.lrem(PAYMENTS_QUEUE, 1, raw)
 
 
 @pytest.fixture
 def payments_queue():
-    """The real `payments` queue on Redis db 11, emptied before and after the test.
-
-    Only this one queue of the test db is touched; nothing else in Redis is flushed.
-    """
+    """The real `payments` queue; charge messages of the orders a test inspected are removed after it."""
     queue = PaymentsQueue()
-    queue.purge()
     yield queue
-    queue.purge()
+    queue.remove_seen()

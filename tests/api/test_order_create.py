@@ -79,9 +79,7 @@ def test_create_order_dispatches_exactly_one_charge_after_commit(api_client, dja
 def test_charge_message_lands_in_the_payments_queue_of_the_broker(
     api_client, payments_queue, django_capture_on_commit_callbacks
 ):
-    # given an empty payments queue on the real Redis broker
-    assert payments_queue.messages() == []
-
+    # given the real Redis broker (db 11)
     # when an order is created and its transaction commits
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post("/api/orders/", VALID_BODY, format="json")
