@@ -1,0 +1,72 @@
+"""GET /healthz: database and broker, fast and without credentials in the answer."""
+
+import time
+
+import pytest
+from django.db import OperationalError
+
+from celery_app import app as celery_app
+from payments import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_200_when_database_and_broker_answer(anonymous_client):
+    # given the real PostgreSQL and Redis
+    # when a monitor asks, without credentials
+    response = anonymous_client.get("/healthz")
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_healthz_ignores_a_bad_token(anonymous_client):
+    # given / when: a load balancer replaying some client's stale header must not get a 401
+    response = anonymous_client.get("/healthz", headers={"Authorization": "Token stale"})
+
+    # then
+    assert response.status_code == 200
+
+
+def test_healthz_answers_503_quickly_naming_the_broker_when_it_is_down(anonymous_client, broker_down):
+    # given a broker that refuses connections
+    # when
+    started = time.monotonic()
+    response = anonymous_client.get("/healthz")
+    elapsed = time.monotonic() - started
+
+    # then
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "unavailable"}
+    assert elapsed < 3
+
+
+def test_healthz_does_not_reveal_the_broker_credentials(anonymous_client, broker_down, monkeypatch, caplog):
+    # given a broker URL with a password, and no broker behind it
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://:hunter2-secret@127.0.0.1:1/11")
+
+    # when
+    response = anonymous_client.get("/healthz")
+
+    # then neither the answer nor the log carries the password or the address
+    assert response.status_code == 503
+    assert b"hunter2" not in response.content
+    assert b"127.0.0.1" not in response.content
+    assert "hunter2" not in caplog.text
+
+
+def test_healthz_answers_503_naming_the_database_when_it_is_down(anonymous_client, monkeypatch):
+    # given a database that cannot be queried
+    class DeadConnection:
+        def cursor(self):
+            raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "connection", DeadConnection())
+
+    # when
+    response = anonymous_client.get("/healthz")
+
+    # then
+    assert response.status_code == 503
+    assert response.json() == {"database": "unavailable", "broker": "ok"}

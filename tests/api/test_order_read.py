@@ -1,0 +1,151 @@
+"""GET /api/orders/<id>/ and GET /api/orders/: owner isolation, status filter, pagination."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from rest_framework.pagination import PageNumberPagination
+
+from payments.models import OrderStatus
+from tests.factories import OrderFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_client_reads_its_order_with_the_gateway_outcome(api_client, user):
+    # given a declined order of this client
+    order = OrderFactory(
+        owner=user,
+        amount=Decimal("2000.00"),
+        status=OrderStatus.FAILED,
+        transaction_id="p3r9z1wb",
+        gateway_status="processor_declined",
+        processor_response_code="2000",
+        processor_response_text="Do Not Honor",
+        error_codes=["81509", "91564"],
+    )
+
+    # when
+    response = api_client.get(f"/api/orders/{order.pk}/")
+
+    # then every public field is there, and the nonce is not
+    assert response.status_code == 200
+    body = response.json()
+    assert {key: body[key] for key in body if key not in ("created_at", "updated_at")} == {
+        "id": str(order.pk),
+        "status": "failed",
+        "amount": "2000.00",
+        "currency": "USD",
+        "description": "",
+        "transaction_id": "p3r9z1wb",
+        "gateway_status": "processor_declined",
+        "processor_response_code": "2000",
+        "processor_response_text": "Do Not Honor",
+        "error_codes": ["81509", "91564"],
+    }
+    assert set(body) >= {"created_at", "updated_at"}
+    assert "payment_method_nonce" not in body
+
+
+def test_someone_elses_order_answers_404_like_an_unknown_one(api_client):
+    # given an order of another client
+    theirs = OrderFactory(owner=UserFactory())
+
+    # when
+    response_theirs = api_client.get(f"/api/orders/{theirs.pk}/")
+    response_unknown = api_client.get(f"/api/orders/{uuid.uuid4()}/")
+
+    # then the two answers cannot be told apart
+    assert response_theirs.status_code == response_unknown.status_code == 404
+    assert response_theirs.json() == response_unknown.json() == {"detail": "No order with this id."}
+
+
+def test_order_url_with_an_id_that_is_not_a_uuid_answers_404_as_json(api_client):
+    # given / when
+    response = api_client.get("/api/orders/12345/")
+
+    # then
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_reading_an_order_needs_a_token(anonymous_client, user):
+    # given
+    order = OrderFactory(owner=user)
+
+    # when
+    response = anonymous_client.get(f"/api/orders/{order.pk}/")
+
+    # then
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_list_shows_only_the_clients_orders_newest_first(api_client, user):
+    # given two orders of this client and one of another
+    older = OrderFactory(owner=user)
+    newer = OrderFactory(owner=user)
+    OrderFactory(owner=UserFactory())
+
+    # when
+    response = api_client.get("/api/orders/")
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2
+    assert [order["id"] for order in body["results"]] == [str(newer.pk), str(older.pk)]
+
+
+def test_list_filters_by_status(api_client, user):
+    # given orders in several statuses
+    paid = OrderFactory(owner=user, status=OrderStatus.PAID, transaction_id="t1")
+    OrderFactory(owner=user, status=OrderStatus.PENDING)
+    OrderFactory(owner=user, status=OrderStatus.FAILED)
+    OrderFactory(owner=UserFactory(), status=OrderStatus.PAID, transaction_id="t2")
+
+    # when
+    response = api_client.get("/api/orders/", {"status": "paid"})
+
+    # then only this client's paid order is listed
+    assert response.status_code == 200
+    assert [order["id"] for order in response.json()["results"]] == [str(paid.pk)]
+
+
+@pytest.mark.parametrize("value", ["done", "PAID", "paid,failed"])
+def test_list_with_an_unknown_status_answers_400_naming_the_parameter(api_client, value):
+    # given / when
+    response = api_client.get("/api/orders/", {"status": value})
+
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["status"]
+
+
+def test_list_is_paginated(api_client, user, monkeypatch):
+    # given three orders and pages of two
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
+    orders = [OrderFactory(owner=user) for _ in range(3)]
+
+    # when
+    first = api_client.get("/api/orders/")
+    second = api_client.get(first.json()["next"])
+
+    # then the pages hold every order once, newest first
+    assert first.json()["count"] == 3
+    assert first.json()["previous"] is None
+    assert second.json()["next"] is None
+    listed = [order["id"] for page in (first, second) for order in page.json()["results"]]
+    assert listed == [str(order.pk) for order in reversed(orders)]
+
+
+def test_list_page_out_of_range_answers_404(api_client, user):
+    # given
+    OrderFactory(owner=user)
+
+    # when
+    response = api_client.get("/api/orders/", {"page": 9})
+
+    # then
+    assert response.status_code == 404
+    assert "detail" in response.json()
