@@ -1,0 +1,151 @@
+"""Exactly-once charging under redelivery, lost responses, transient errors and a dead broker.
+
+Everything here runs through a real `celery worker` process, the real braintree SDK over HTTP
+and the simulator's fault injection; assertions read the simulator's ledger and the order rows.
+"""
+
+import time
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from bench.stack import free_port, wait_until
+from celery_app import app as celery_app
+from payments.models import Order, OrderAttempt, OrderStatus
+from payments.services import order_create
+from payments.tasks import charge_order_task, reconcile_orders_task
+from tests.factories import UserFactory
+from tests.integration.conftest import FAST_WORKER_SETTINGS, sales_in_ledger, wait_for_final, wait_for_order
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+SALE_PATH = {"methods": ["POST"], "paths": ["/transactions"]}
+
+
+def create_order(amount="10.00"):
+    return order_create(
+        owner=UserFactory(), amount=Decimal(amount), nonce="fake-valid-nonce", currency="USD",
+        description="", idempotency_key=None,
+    ).order
+
+
+def test_redelivered_charge_does_not_charge_twice(worker, sim):
+    # given: a slow sale, so the order can be row-locked between the claim and the recording
+    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1500, "count": 1, **SALE_PATH}]})
+    order = create_order()
+    wait_for_order(order.pk, lambda o: o.status == OrderStatus.PROCESSING, desc="the claim")
+    with transaction.atomic():
+        Order.objects.select_for_update().get(pk=order.pk)
+        wait_until(lambda: sales_in_ledger(sim, order.pk), timeout=10, desc="the sale at the gateway")
+        time.sleep(0.3)
+        # when: the pool child dies after the gateway charged, before the order recorded it;
+        # acks_late + reject_on_worker_lost put the message back on the queue
+        killed = [worker.kill_child(pid) for pid in worker.child_pids()]
+        assert killed
+    # the redelivery (or, once the dead worker's lease expires, the reconciler) charges again
+    time.sleep(FAST_WORKER_SETTINGS["PAYMENTS_CLAIM_LEASE_SECONDS"] + 0.5)
+    reconcile_orders_task.delay(pending_after_seconds=0, processing_after_seconds=0, limit=50)
+    order = wait_for_final(order.pk)
+    # then
+    [sale] = sales_in_ledger(sim, order.pk)
+    assert order.status == OrderStatus.PAID
+    assert order.transaction_id == sale["id"]
+    assert Decimal(sale["amount"]) == order.amount
+    adopted = order.attempts.get(action=OrderAttempt.Action.SEARCH, outcome="found_paid")
+    assert adopted.transaction_id == sale["id"]
+    # The dead worker's audit insert may still land (its backend was queued on the row lock),
+    # but every sale row names the one transaction.
+    sale_rows = order.attempts.filter(action=OrderAttempt.Action.SALE)
+    assert set(sale_rows.values_list("transaction_id", flat=True)) <= {sale["id"]}
+
+
+def test_sale_whose_response_was_lost_ends_paid_with_the_gateway_transaction(worker, sim):
+    # given: the simulator commits the first sale, then drops the connection without answering
+    sim.set_faults({"rules": [{"kind": "drop", "count": 1, **SALE_PATH}]})
+    # when
+    order = create_order()
+    order = wait_for_final(order.pk)
+    # then
+    [sale] = sales_in_ledger(sim, order.pk)
+    assert order.status == OrderStatus.PAID
+    assert order.transaction_id == sale["id"]
+    sale_outcomes = list(order.attempts.filter(action=OrderAttempt.Action.SALE).values_list("outcome", flat=True))
+    assert sale_outcomes == ["unavailable"]
+    assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").exists()
+
+
+def test_transient_errors_retry_with_growing_delays_then_need_review(worker, sim):
+    # given: every sale answers 503
+    sim.set_faults({"rules": [{"kind": "error", "status": 503, **SALE_PATH}]})
+    # when
+    order = create_order()
+    order = wait_for_final(order.pk, timeout=30)
+    # then: first try + PAYMENTS_MAX_RETRIES (3) retries, 1 s, 2 s, 4 s apart (backoff 1, cap 4)
+    assert order.status == OrderStatus.NEEDS_REVIEW
+    assert order.attempts.order_by("-id").first().outcome == "retries_exhausted"
+    sales = list(order.attempts.filter(action=OrderAttempt.Action.SALE).order_by("id"))
+    assert [s.outcome for s in sales] == ["unavailable"] * 4
+    gaps = [(b.created_at - a.created_at).total_seconds() for a, b in zip(sales, sales[1:])]
+    for gap, expected in zip(gaps, [1, 2, 4]):
+        assert expected - 0.1 <= gap <= expected + 1.5, gaps
+    assert gaps[0] < gaps[1] < gaps[2]
+    assert sales_in_ledger(sim, order.pk) == []
+    assert order.payment_method_nonce == "fake-valid-nonce"
+
+
+@contextmanager
+def broker_unreachable():
+    """Point this process's Celery producer at a closed port, as if Redis were down."""
+    conf = celery_app.conf
+    saved = conf.broker_url
+    _reset_producer_pools()
+    conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    try:
+        yield
+    finally:
+        _reset_producer_pools()
+        conf.broker_url = saved
+
+
+def _reset_producer_pools():
+    # kombu keeps connection pools per broker URL; dropping the app's cached references makes
+    # the next publish pick the pool of the current URL (the real one stays open for later).
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def test_order_left_pending_with_the_broker_down_is_dispatched_by_the_reconciler(worker, sim):
+    # given: the broker is down when the order commits
+    with broker_unreachable():
+        started = time.monotonic()
+        order = create_order()
+        create_seconds = time.monotonic() - started
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert create_seconds < 3
+    # when: the broker is back and the reconciler runs on the maintenance queue
+    reconcile_orders_task.delay(pending_after_seconds=0, processing_after_seconds=0, limit=50)
+    order = wait_for_final(order.pk)
+    # then
+    assert order.status == OrderStatus.PAID
+    [sale] = sales_in_ledger(sim, order.pk)
+    assert order.transaction_id == sale["id"]
+    assert order.attempts.filter(action=OrderAttempt.Action.REQUEUE, outcome="reconciler_charge").count() == 1
+
+
+def test_concurrent_duplicate_deliveries_of_one_charge_make_one_sale(worker, sim):
+    # given: a slow gateway, so both pool children hold a copy of the message at once
+    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1000, **SALE_PATH}]})
+    order = create_order()
+    # when
+    for _ in range(3):
+        charge_order_task.delay(str(order.pk))
+    order = wait_for_final(order.pk)
+    # then
+    [sale] = sales_in_ledger(sim, order.pk)
+    assert order.status == OrderStatus.PAID
+    assert order.transaction_id == sale["id"]
+    assert order.claims == 1
+    assert order.attempts.filter(action=OrderAttempt.Action.SALE).count() == 1
