@@ -11,7 +11,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -51,7 +51,11 @@ class BoundedJSONParser(JSONParser):
             if len(body) > limit:
                 raise RequestBodyTooLarge()
             stream = io.BytesIO(body)
-        return super().parse(stream, media_type, parser_context)
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            # A small body can still nest deeper than the decoder's recursion limit ("[[[[...").
+            raise ParseError("JSON parse error - the document is nested too deeply.") from exc
 
 
 def _idempotency_key(request):
@@ -61,6 +65,12 @@ def _idempotency_key(request):
         return None
     if not key.strip():
         raise ValidationError({IDEMPOTENCY_KEY_HEADER: ["The Idempotency-Key header must not be blank."]})
+    if not all(" " <= char <= "~" for char in key):
+        # Visible ASCII only, as HTTP header values should be; it also keeps NUL bytes, which
+        # PostgreSQL text cannot hold, away from the database.
+        raise ValidationError(
+            {IDEMPOTENCY_KEY_HEADER: ["The Idempotency-Key header may contain only printable ASCII characters."]}
+        )
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ValidationError(
             {
@@ -73,7 +83,7 @@ def _idempotency_key(request):
     return key
 
 
-# --- OpenAPI documentation of the answers shared by the endpoints ------------------------------
+# OpenAPI documentation of the answers that several endpoints share.
 
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",

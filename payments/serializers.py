@@ -19,10 +19,10 @@ from rest_framework import serializers
 
 from payments.models import Order, OrderStatus
 
-# A plain decimal: optional sign, digits, optional fraction. No exponent ("1e3"), no "NaN" or
-# "Infinity", no thousands separators. The sign is accepted here so that "-5" gets the clearer
-# "must be greater than zero" message instead of a format error.
-PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+# A plain decimal: optional sign, ASCII digits, optional fraction. No exponent ("1e3"), no "NaN"
+# or "Infinity", no thousands separators, and no non-ASCII digits ("١٢", which Decimal accepts).
+# The sign is accepted here so that "-5" gets the clearer "must be greater than zero" message.
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 MAX_NONCE_LENGTH = 4096
 

@@ -8,8 +8,10 @@ Rules chosen for this API (see payments/serializers.py):
 import json
 
 import pytest
+from django.core.exceptions import RequestDataTooBig
 from django.test import override_settings
 
+from payments.exceptions import api_exception_handler
 from payments.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +34,10 @@ def post_json(api_client, django_capture_on_commit_callbacks):
 
     def post(body, **headers):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response = api_client.post("/api/orders/", body, format="json", headers=headers)
+            # json.dumps escapes non-ASCII, so even a lone surrogate travels as valid JSON.
+            response = api_client.post(
+                "/api/orders/", json.dumps(body), content_type="application/json", headers=headers
+            )
         assert callbacks == []
         return response
 
@@ -66,6 +71,7 @@ def post_json(api_client, django_capture_on_commit_callbacks):
         pytest.param("amount", _valid(amount=12), id="amount as a JSON integer"),
         pytest.param("amount", _valid(amount=True), id="amount as a boolean"),
         pytest.param("amount", _valid(amount=["12.34"]), id="amount as a list"),
+        pytest.param("amount", _valid(amount="\u0661\u0662.\u0663\u0664"), id="amount in non-ASCII digits"),
         pytest.param("currency", _valid(currency="XYZ"), id="currency unknown"),
         pytest.param("currency", _valid(currency="usd"), id="currency lower-case"),
         pytest.param("currency", _valid(currency=""), id="currency empty"),
@@ -78,7 +84,10 @@ def post_json(api_client, django_capture_on_commit_callbacks):
         pytest.param("payment_method_nonce", _valid(payment_method_nonce={"n": 1}), id="nonce as an object"),
         pytest.param("payment_method_nonce", _valid(payment_method_nonce="n" * 4097), id="nonce over 4 KB"),
         pytest.param("description", _valid(description="d" * 256), id="description too long"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="a\x00b"), id="nonce with a NUL"),
         pytest.param("description", _valid(description=42), id="description as a number"),
+        pytest.param("description", _valid(description="a\x00b"), id="description with a NUL"),
+        pytest.param("description", _valid(description="\ud800"), id="description with a lone surrogate"),
         pytest.param("curency", _valid(curency="EUR"), id="unknown field"),
     ],
 )
@@ -167,6 +176,7 @@ def test_body_that_is_not_a_json_object_answers_400(api_client, body, key):
         pytest.param('{"amount": NaN, "payment_method_nonce": "x"}', id="bare NaN literal"),
         pytest.param('{"amount": Infinity, "payment_method_nonce": "x"}', id="bare Infinity literal"),
         pytest.param(b"\xff\xfe\x00garbage", id="bytes that are not UTF-8"),
+        pytest.param("[" * 5000, id="nesting deeper than the decoder allows"),
     ],
 )
 def test_body_that_is_not_json_answers_400_with_a_detail(api_client, raw):
@@ -225,6 +235,18 @@ def test_body_exactly_at_the_size_limit_is_parsed(api_client, settings):
     assert list(response.json()) == ["description"]
 
 
+def test_django_refusing_a_large_body_maps_to_413_not_500(settings):
+    # given Django's own refusal, raised by request.body or request.POST inside a DRF view
+    # when the API's exception handler sees it
+    response = api_exception_handler(RequestDataTooBig("too big"), context={})
+
+    # then
+    assert response.status_code == 413
+    assert response.data == {
+        "detail": f"The request body is larger than the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+    }
+
+
 def test_unauthenticated_request_answers_401_with_the_scheme_and_stores_nothing(anonymous_client):
     # given / when
     response = anonymous_client.post("/api/orders/", _valid(), format="json")
@@ -274,9 +296,10 @@ def test_idempotency_key_over_255_characters_answers_400_naming_the_header(post_
     assert Order.objects.count() == 0
 
 
-def test_blank_idempotency_key_answers_400_naming_the_header(post_json):
+@pytest.mark.parametrize("key", ["   ", "caf\u00e9", "tab\there"])
+def test_blank_or_non_ascii_idempotency_key_answers_400_naming_the_header(post_json, key):
     # given / when
-    response = post_json(_valid(), **{"Idempotency-Key": "   "})
+    response = post_json(_valid(), **{"Idempotency-Key": key})
 
     # then
     assert response.status_code == 400
