@@ -1,0 +1,210 @@
+"""The gateway adapter's mapping of SDK results and exceptions (SDK stubbed: no network)."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+from unittest import mock
+
+import braintree
+import pytest
+from braintree.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    ConfigurationError,
+    GatewayTimeoutError,
+    NotFoundError,
+    RequestTimeoutError,
+    ServerError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    UnexpectedError,
+    UpgradeRequiredError,
+)
+from braintree.exceptions.http.connection_error import ConnectionError as SdkConnectionError
+from braintree.exceptions.http.timeout_error import ConnectTimeoutError, ReadTimeoutError
+
+from payments import gateway
+from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
+from payments.gateway import SaleOutcome
+
+
+def sdk_transaction(**overrides):
+    fields = {
+        "id": "k7x2m9qp",
+        "status": "submitted_for_settlement",
+        "amount": Decimal("12.34"),
+        "order_id": "order-1",
+        "processor_response_code": "1000",
+        "processor_response_text": "Approved",
+        "gateway_rejection_reason": None,
+    }
+    return SimpleNamespace(**{**fields, **overrides})
+
+
+def error_result(*, transaction=None, codes=(), message="Declined"):
+    errors = SimpleNamespace(deep_errors=[SimpleNamespace(code=code) for code in codes])
+    return SimpleNamespace(is_success=False, transaction=transaction, errors=errors, message=message)
+
+
+@pytest.fixture
+def sdk():
+    """A stand-in for the BraintreeGateway the adapter would build."""
+    fake = mock.Mock()
+    with mock.patch.object(gateway, "get_gateway", return_value=fake):
+        yield fake
+
+
+def call_sale():
+    return gateway.sale(order_id="order-1", amount=Decimal("12.34"), nonce="fake-valid-nonce", api_request_key="order-1:0")
+
+
+def test_sale_sends_amount_as_a_two_decimal_string_with_order_id_and_request_key(sdk):
+    # given
+    sdk.transaction.sale.return_value = SimpleNamespace(is_success=True, transaction=sdk_transaction())
+    # when
+    gateway.sale(order_id="order-1", amount=Decimal("12.3"), nonce="n", api_request_key="order-1:2")
+    # then
+    [params] = sdk.transaction.sale.call_args.args
+    assert params == {
+        "amount": "12.30",
+        "payment_method_nonce": "n",
+        "order_id": "order-1",
+        "api_request_key": "order-1:2",
+        "options": {"submit_for_settlement": True},
+    }
+
+
+def test_approved_sale_returns_the_projects_transaction_info(sdk):
+    # given
+    sdk.transaction.sale.return_value = SimpleNamespace(is_success=True, transaction=sdk_transaction())
+    # when
+    result = call_sale()
+    # then
+    assert result.outcome == SaleOutcome.APPROVED
+    assert result.transaction == gateway.TransactionInfo(
+        id="k7x2m9qp",
+        status="submitted_for_settlement",
+        amount=Decimal("12.34"),
+        order_id="order-1",
+        processor_response_code="1000",
+        processor_response_text="Approved",
+    )
+    assert result.transaction.is_paid
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("processor_declined", SaleOutcome.DECLINED),
+        ("gateway_rejected", SaleOutcome.REJECTED),
+        ("failed", SaleOutcome.PROCESSOR_FAILED),
+    ],
+)
+def test_unsuccessful_sale_with_a_transaction_is_a_result_not_an_exception(sdk, status, outcome):
+    # given
+    txn = sdk_transaction(status=status, processor_response_code="2000", processor_response_text="Do Not Honor")
+    sdk.transaction.sale.return_value = error_result(transaction=txn)
+    # when
+    result = call_sale()
+    # then
+    assert result.outcome == outcome
+    assert result.transaction.status == status
+    assert result.message == "Declined"
+
+
+def test_validation_error_returns_braintree_codes_as_strings(sdk):
+    # given
+    sdk.transaction.sale.return_value = error_result(codes=["91564"], message="Cannot use a nonce more than once.")
+    # when
+    result = call_sale()
+    # then
+    assert (result.outcome, result.transaction, result.error_codes) == (SaleOutcome.INVALID, None, ["91564"])
+
+
+@pytest.mark.parametrize(
+    "sdk_error",
+    [
+        ReadTimeoutError("read timed out"),
+        ConnectTimeoutError("connect timed out"),
+        SdkConnectionError("connection reset"),
+        TooManyRequestsError(),
+        ServerError(),
+        ServiceUnavailableError(),
+        GatewayTimeoutError(),
+        RequestTimeoutError(),
+        UnexpectedError("Unexpected HTTP_RESPONSE 502"),
+    ],
+    ids=type,
+)
+def test_transient_sdk_errors_become_gateway_unavailable(sdk, sdk_error):
+    # given
+    sdk.transaction.sale.side_effect = sdk_error
+    # when / then
+    with pytest.raises(GatewayUnavailable) as raised:
+        call_sale()
+    assert raised.value.__cause__ is sdk_error
+
+
+@pytest.mark.parametrize(
+    "sdk_error",
+    [AuthenticationError(), AuthorizationError("forbidden"), UpgradeRequiredError(), ConfigurationError("no key")],
+    ids=type,
+)
+def test_permanent_sdk_errors_become_gateway_misconfigured(sdk, sdk_error):
+    # given
+    sdk.transaction.sale.side_effect = sdk_error
+    # when / then
+    with pytest.raises(GatewayMisconfigured) as raised:
+        call_sale()
+    assert raised.value.__cause__ is sdk_error
+
+
+def test_find_of_an_unknown_transaction_returns_none(sdk):
+    # given
+    sdk.transaction.find.side_effect = NotFoundError("transaction with id 'nope' not found")
+    # when / then
+    assert gateway.find("nope") is None
+
+
+def test_search_by_order_id_lists_every_transaction(sdk):
+    # given
+    declined = sdk_transaction(id="aaa111", status="processor_declined")
+    sdk.transaction.search.return_value = SimpleNamespace(items=iter([declined, sdk_transaction()]))
+    # when
+    found = gateway.search_by_order_id("order-1")
+    # then
+    assert [(t.id, t.is_paid) for t in found] == [("aaa111", False), ("k7x2m9qp", True)]
+
+
+def test_simulator_environment_passes_the_port_as_a_string(settings):
+    # given
+    settings.BRAINTREE_ENVIRONMENT = "simulator"
+    settings.BRAINTREE_SIMULATOR_URL = "http://127.0.0.1:8600"
+    # when
+    environment = gateway._environment()
+    # then
+    assert environment.base_url == "http://127.0.0.1:8600"
+    assert environment.server_and_port == "127.0.0.1:8600"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("sandbox", braintree.Environment.Sandbox), ("production", braintree.Environment.Production)],
+)
+def test_real_environments_use_braintrees_hosts(settings, name, expected):
+    # given
+    settings.BRAINTREE_ENVIRONMENT = name
+    # when / then
+    assert gateway._environment() is expected
+
+
+def test_gateway_is_built_once_per_process(settings):
+    # given
+    settings.BRAINTREE_ENVIRONMENT = "simulator"
+    gateway.reset_gateway()
+    # when
+    first, second = gateway.get_gateway(), gateway.get_gateway()
+    # then
+    assert first is second
+    assert first.config.timeout == settings.BRAINTREE_TIMEOUT_SECONDS
+    assert first.config.wrap_http_exceptions is True
+    gateway.reset_gateway()
