@@ -69,6 +69,9 @@ SUCCESS_STATUSES = {
     "authorized", "authorizing", "submitted_for_settlement", "settling", "settled",
     "settlement_pending", "settlement_confirmed",
 }
+# Faults run in two lanes so that all of them fit while orders flow: process faults one after
+# another, gateway faults one after another, the two lanes at the same time.
+GATEWAY_FAULTS = ("gateway_errors", "gateway_hang", "gateway_latency", "gateway_drop")
 FAULT_KINDS = (
     "kill_child",          # SIGKILL one pool process of a payments worker
     "kill_main",           # SIGKILL a worker's main process (node loss), restart after a pause
@@ -213,6 +216,8 @@ class Chaos:
         self.stop_event = threading.Event()
         self.lock = threading.Lock()
         self._db = None
+        self.sim_rules = {}
+        self.background = []
 
     # -- plumbing
 
@@ -455,11 +460,40 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             self.log(f"in-sale query failed: {exc!r}")
         return []
 
-    def sale_rules(self, **rule):
-        return {"rules": [{"methods": ["POST"], "paths": ["/transactions"], **rule}]}
+    def sale_rule(self, **rule):
+        return {"methods": ["POST"], "paths": ["/transactions"], **rule}
 
-    def fault(self, kind):
-        r = self.fault_rng
+    def set_rules(self, lane, rules):
+        """Set one lane's simulator fault rules; the simulator gets the union of both lanes."""
+        with self.lock:
+            if rules:
+                self.sim_rules[lane] = list(rules)
+            else:
+                self.sim_rules.pop(lane, None)
+            merged = [rule for name in sorted(self.sim_rules) for rule in self.sim_rules[name]]
+            self.procs["sim"].set_faults({"seed": self.fault_rng.getrandbits(31), "rules": merged})
+
+    def rule_count_left(self, kind):
+        for rule in self.procs["sim"].faults()["rules"]:
+            if rule["kind"] == kind:
+                return rule.get("count") or 0
+        return 0
+
+    def in_background(self, name, fn, *args):
+        """Run a restart later without blocking the lane (joined, bounded, before the checks)."""
+        thread = threading.Thread(target=fn, args=args, name=name, daemon=True)
+        thread.start()
+        self.background.append(thread)
+
+    def restart_after(self, proc, pause):
+        time.sleep(pause)
+        try:
+            proc.stop(timeout=1)
+            proc.start(wait=True)
+        except Exception as exc:
+            self.log(f"restart of {proc.name} failed: {exc!r}")
+
+    def fault(self, kind, r):
         sim = self.procs["sim"]
         detail = {}
         if kind == "kill_child":
@@ -477,11 +511,10 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             pid = w.pid
             w.kill_main()
             pause = r.uniform(2, 5)
-            time.sleep(pause)
-            w.start(wait=True)
+            self.in_background(f"restart-{w.name}", self.restart_after, w, pause)
             detail = {"worker": w.name, "pid": pid, "down_seconds": round(pause, 1)}
         elif kind == "kill_after_commit":
-            sim.set_faults(self.sale_rules(kind="latency", latency_ms=1500))
+            self.set_rules("process", [self.sale_rule(kind="latency", latency_ms=1500)])
             try:
                 in_sale = self.wait_in_sale(5)
                 time.sleep(0.3)
@@ -494,7 +527,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                 detail = {"worker": w.name, "pid": pid, "orders_in_sale": in_sale}
                 time.sleep(1.8)  # the held sales commit now, with their worker gone
             finally:
-                sim.set_faults({"rules": []})
+                self.set_rules("process", [])
             committed_later = [t for t in sim.transactions() if t.get("order_id") in set(in_sale)]
             detail["ledger_sales_of_those_orders"] = len(committed_later)
             detail["kill_time"] = t_kill
@@ -503,7 +536,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             if not alive:
                 return {"skipped": "no worker alive"}
             w = r.choice(alive)
-            sim.set_faults(self.sale_rules(kind="latency", latency_ms=1500))
+            self.set_rules("process", [self.sale_rule(kind="latency", latency_ms=1500)])
             try:
                 in_sale = self.wait_in_sale(5)
                 t0 = now()
@@ -512,42 +545,41 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                 shutdown = now() - t0
                 w.stop(timeout=1)
             finally:
-                sim.set_faults({"rules": []})
+                self.set_rules("process", [])
             restored = "Restoring" in w.log_text(since_start=True)
-            w.start(wait=True)
+            self.in_background(f"restart-{w.name}", self.restart_after, w, 0)
             detail = {"worker": w.name, "orders_in_sale": in_sale, "warm_exit": exited,
                       "shutdown_seconds": round(shutdown, 1), "restored_unacked": restored}
         elif kind == "redis_restart":
             self.procs["redis"].restart(pause=r.uniform(0.5, 2))
         elif kind == "gateway_errors":
             status, window = r.choice((503, 429)), r.uniform(3, 5)
-            sim.set_faults({"seed": r.getrandbits(31), "rules": [{"kind": "error", "status": status, "rate": 0.8}]})
+            self.set_rules("gateway", [{"kind": "error", "status": status, "rate": 0.8}])
             time.sleep(window)
-            sim.set_faults({"rules": []})
+            self.set_rules("gateway", [])
             detail = {"status": status, "seconds": round(window, 1)}
         elif kind == "gateway_hang":
             seconds = CHAOS_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"] * 2
-            sim.set_faults(self.sale_rules(kind="hang", seconds=seconds, count=2))
+            self.set_rules("gateway", [self.sale_rule(kind="hang", seconds=seconds, count=2)])
             time.sleep(4)
-            fired = 2 - (sim.faults()["rules"][0].get("count") or 0)
-            sim.set_faults({"rules": []})
+            fired = 2 - self.rule_count_left("hang")
+            self.set_rules("gateway", [])
             detail = {"hang_seconds": seconds, "hung_sales": fired}
         elif kind == "gateway_latency":
             latency, window = r.uniform(300, 800), r.uniform(3, 6)
-            sim.set_faults({"seed": r.getrandbits(31),
-                            "rules": [{"kind": "latency", "latency_ms": latency, "jitter_ms": 300}]})
+            self.set_rules("gateway", [{"kind": "latency", "latency_ms": latency, "jitter_ms": 300}])
             time.sleep(window)
-            sim.set_faults({"rules": []})
+            self.set_rules("gateway", [])
             detail = {"latency_ms": round(latency), "seconds": round(window, 1)}
         elif kind == "gateway_drop":
-            sim.set_faults(self.sale_rules(kind="drop", count=2))
+            self.set_rules("gateway", [self.sale_rule(kind="drop", count=2)])
             time.sleep(4)
-            fired = 2 - (sim.faults()["rules"][0].get("count") or 0)
-            sim.set_faults({"rules": []})
+            fired = 2 - self.rule_count_left("drop")
+            self.set_rules("gateway", [])
             detail = {"dropped_sales": fired}
         elif kind == "pg_terminate":
             # Held sales keep tasks (and their open DB sessions) in flight while we terminate.
-            sim.set_faults(self.sale_rules(kind="latency", latency_ms=800))
+            self.set_rules("process", [self.sale_rule(kind="latency", latency_ms=800)])
             terminated = []
             try:
                 end = now() + 2.5
@@ -559,20 +591,20 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                     terminated += [name for name, ok in rows if ok]
                     time.sleep(0.25)
             finally:
-                sim.set_faults({"rules": []})
+                self.set_rules("process", [])
             detail = {"terminated": len(terminated), "by_app": dict(Counter(terminated))}
         elif kind == "beat_stop":
             beat = self.procs["beat"]
             down = r.uniform(4, 8)
             beat.stop(timeout=5)
-            time.sleep(down)
-            beat.start(wait=True)
+            self.in_background("restart-beat", self.restart_after, beat, down)
             detail = {"down_seconds": round(down, 1)}
         else:
             raise ValueError(kind)
         return detail
 
-    def inject_all(self, schedule):
+    def inject_all(self, lane, schedule):
+        r = random.Random(self.args.seed * 7919 + lane)  # one generator per lane: seeded choices
         t_start = now()
         for at, kind in schedule:
             while now() < t_start + at and not self.stop_event.is_set():
@@ -581,9 +613,9 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                 self.fault_log.append({"kind": kind, "skipped": "deadline"})
                 continue
             t0 = now()
-            entry = {"kind": kind, "at": round(t0 - self.started, 1)}
+            entry = {"kind": kind, "at": round(t0 - self.t_traffic, 1)}
             try:
-                entry.update(self.fault(kind) or {})
+                entry.update(self.fault(kind, r) or {})
                 entry["ok"] = "skipped" not in entry
             except Exception as exc:
                 entry.update(ok=False, error=repr(exc), trace=traceback.format_exc(limit=3))
@@ -593,6 +625,8 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
 
     def heal(self):
         """Clear gateway faults and bring back any process a fault left down."""
+        for thread in self.background:
+            thread.join(timeout=max(1, min(60, self.remaining() - 30)))
         try:
             self.procs["sim"].set_faults({"rules": []})
         except Exception as exc:
@@ -623,9 +657,14 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                 f" | orders {orders:>4} terminal {terminal:>4} (paid {counts.get('paid', 0)}, failed "
                 f"{counts.get('failed', 0)}, review {counts.get('needs_review', 0)}) | faults "
                 f"{faults_done}/{self.n_faults} | {now() - self.started:5.0f}s")
-        sys.stderr.write("\r\033[K" + line)
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K" + line)
+            self._progress_shown = True
+        elif now() - getattr(self, "_last_plain", 0) >= 10:
+            # Logs (CI) get a line every 10 s instead of a carriage-return animation.
+            self._last_plain = now()
+            sys.stderr.write(line + "\n")
         sys.stderr.flush()
-        self._progress_shown = True
 
     def status_counts(self):
         try:
@@ -640,19 +679,22 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
         plan = plan_orders(args.orders, self.rng)
         repeats = args.fault_repeats or max(1, round(args.seconds / 45))
         kinds = [k for k in FAULT_KINDS if k not in set(args.skip_fault)]
-        schedule = plan_faults(args.seconds, repeats, random.Random(args.seed + 1), kinds)
-        self.n_faults = len(schedule)
+        lane_rng = random.Random(args.seed + 1)
+        lanes = [plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k not in GATEWAY_FAULTS]),
+                 plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k in GATEWAY_FAULTS])]
+        self.n_faults = sum(map(len, lanes))
         self.start_stack()
         self.t_traffic = now()
         submitter = threading.Thread(target=self.submit_all, args=(plan,), name="submit", daemon=True)
-        injector = threading.Thread(target=self.inject_all, args=(schedule,), name="faults", daemon=True)
+        injectors = [threading.Thread(target=self.inject_all, args=(i, lane), name=f"faults-{i}", daemon=True)
+                     for i, lane in enumerate(lanes)]
         submitter.start()
-        if not args.no_faults:
+        if args.no_faults:
+            injectors, self.n_faults = [], 0
+        for injector in injectors:
             injector.start()
-        else:
-            self.n_faults = 0
         total = len(plan)
-        while submitter.is_alive() or injector.is_alive():
+        while submitter.is_alive() or any(i.is_alive() for i in injectors):
             self.progress(total, self.status_counts())
             if self.remaining() < 35:
                 self.stop_event.set()
