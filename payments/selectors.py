@@ -29,7 +29,7 @@ def orders_stuck(*, pending_after_seconds, processing_after_seconds, limit, now=
     """
     now = now or timezone.now()
     lease_expired = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    return list(
+    return (
         Order.objects.filter(status__in=ACTIVE_STATUSES)
         .filter(
             Q(status=OrderStatus.PENDING, updated_at__lt=now - timedelta(seconds=pending_after_seconds))
