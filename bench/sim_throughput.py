@@ -1,17 +1,31 @@
-"""Simulator throughput: concurrent SDK clients doing sale+find pairs, with a same-run baseline.
+"""Simulator throughput: SDK clients and a light raw-socket client, each against a same-run baseline.
 
     python -m bench.sim_throughput [--duration 10] [--clients 32] [--processes 4]
 
-The simulator runs as a subprocess (in memory, no faults). The baseline is a trivial stdlib
-``ThreadingHTTPServer`` subprocess that answers every request with a canned transaction of the
-same size, driven by the identical client load, so the simulator figure can be quoted as a ratio
-of "what this machine's stdlib HTTP stack and SDK can do at all". Client threads are spread over
-several processes because one Python process cannot drive 32 SDK clients past its own GIL.
+Two servers run as subprocesses for the whole run: the simulator (in memory, no faults) and a
+trivial stdlib ``ThreadingHTTPServer`` baseline that answers every request with a canned
+transaction of the same size over the same keep-alive HTTP/1.1 stack. Each is driven twice, with
+measurements interleaved so machine noise hits both alike:
+
+* **SDK** (the issue's measure): ``--clients`` threads of the real ``braintree`` SDK spread over
+  ``--processes`` processes, doing sale+find pairs. On a small machine the SDK itself (minidom
+  parsing, ``requests``, ``getproxies()`` on every call) needs several times the server's CPU per
+  request, so this figure measures the client as much as the server.
+* **light**: the same byte-for-byte requests the SDK sends (captured once from the SDK), replayed
+  over ``--clients`` keep-alive connections by one asyncio process that does nothing else. This is
+  the server's capacity, what the pipeline benchmarks can rely on.
+
+For each run the table shows requests/s, the server's CPU per request (``/proc/<pid>/stat``) as
+"requests per server core-second", and the client's CPU per request, so a client-bound figure
+shows up as client CPU x rate ~ the machine's cores.
 """
 
 import argparse
+import asyncio
 import multiprocessing
 import os
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +38,10 @@ from braintree_sim.config import SimConfig
 from braintree_sim.launch import free_port, start_subprocess, wait_until_ready, without_http_proxy
 
 CONFIG = SimConfig()
+_TRANSACTION_ID = re.compile(rb"<transaction>\s*<id>([^<]+)</id>")
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+# Fixed width, so a counter can replace it without touching Content-Length.
+_ORDER_MARK = b"bench-light-000000000000"
 
 
 def _gateway(url):
@@ -35,15 +53,16 @@ def _gateway(url):
     ))
 
 
+def _sale_params(order_id):
+    return {"amount": "10.00", "payment_method_nonce": "fake-valid-nonce", "order_id": order_id}
+
+
 def _client(url, deadline, counts, index):
     gateway = _gateway(url)
     requests_done = errors = 0
     while time.monotonic() < deadline:
         try:
-            result = gateway.transaction.sale({
-                "amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
-                "order_id": f"bench-{index}-{requests_done}",
-            })
+            result = gateway.transaction.sale(_sale_params(f"bench-{index}-{requests_done}"))
             gateway.transaction.find(result.transaction.id)
             requests_done += 2
         except Exception:
@@ -51,34 +70,106 @@ def _client(url, deadline, counts, index):
     counts[index] = (requests_done, errors)
 
 
-def _load_process(url, duration, threads, queue):
-    """One client process: ``threads`` SDK clients until the deadline, then report totals."""
+def _sdk_process(url, duration, threads, queue):
+    """One SDK client process: ``threads`` clients until the deadline, then report totals."""
     deadline = time.monotonic() + duration
     counts = [(0, 0)] * threads
     workers = [threading.Thread(target=_client, args=(url, deadline, counts, index))
                for index in range(threads)]
+    cpu_before = time.process_time()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    queue.put((sum(done for done, _ in counts), sum(errors for _, errors in counts)))
+    queue.put((sum(done for done, _ in counts), sum(errors for _, errors in counts),
+               time.process_time() - cpu_before))
 
 
-def measure(url, duration, clients, processes):
-    """Run the load against ``url``; return ``(requests per second, total errors)``."""
+async def _read_response(reader):
+    head = await reader.readuntil(b"\r\n\r\n")
+    match = _CONTENT_LENGTH.search(head)
+    body = await reader.readexactly(int(match.group(1))) if match else b""
+    return int(head[9:12]), body
+
+
+async def _light_connection(host, port, templates, deadline, index):
+    sale_template, find_template, template_id = templates
+    loop = asyncio.get_running_loop()
+    requests_done = errors = 0
+    writer = None
+    while loop.time() < deadline:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+                writer.get_extra_info("socket").setsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            order_id = b"bench-light-%03d%09d" % (index, requests_done)
+            writer.write(sale_template.replace(_ORDER_MARK, order_id))
+            status, body = await _read_response(reader)
+            match = _TRANSACTION_ID.search(body)
+            if status != 201 or not match:
+                raise ValueError(f"sale answered {status}")
+            writer.write(find_template.replace(template_id, match.group(1)))
+            status, body = await _read_response(reader)
+            if status != 200:
+                raise ValueError(f"find answered {status}")
+            requests_done += 2
+        except (OSError, ValueError, asyncio.IncompleteReadError):
+            errors += 1
+            if writer is not None:
+                writer.close()
+            writer = None
+    if writer is not None:
+        writer.close()
+    return requests_done, errors
+
+
+async def _light_load(url, duration, connections, templates):
+    host, port = url.rsplit("//", 1)[1].split(":")
+    sale, find, find_id, captured_host = templates
+    # Headers only: the Host line changes length, Content-Length does not.
+    templates = tuple(template.replace(b"Host: " + captured_host, f"Host: {host}:{port}".encode())
+                      for template in (sale, find)) + (find_id,)
+    deadline = asyncio.get_running_loop().time() + duration
+    results = await asyncio.gather(*(
+        _light_connection(host, int(port), templates, deadline, index)
+        for index in range(connections)))
+    return sum(done for done, _ in results), sum(errors for _, errors in results)
+
+
+def _light_process(url, duration, connections, templates, queue):
+    """One light client process: ``connections`` keep-alive raw-socket clients on one event loop."""
+    cpu_before = time.process_time()
+    done, errors = asyncio.run(_light_load(url, duration, connections, templates))
+    queue.put((done, errors, time.process_time() - cpu_before))
+
+
+def _run_load(target, per_process, url, duration, extra=()):
+    """Start one client process per entry of ``per_process``; return ``(rps, errors, client CPU s)``."""
     queue = multiprocessing.Queue()
-    per_process = [clients // processes + (index < clients % processes)
-                   for index in range(processes)]
     started = time.monotonic()
-    workers = [multiprocessing.Process(target=_load_process, args=(url, duration, threads, queue))
-               for threads in per_process if threads]
+    workers = [multiprocessing.Process(target=target, args=(url, duration, count, *extra, queue))
+               for count in per_process if count]
     for worker in workers:
         worker.start()
     totals = [queue.get() for _ in workers]
     for worker in workers:
         worker.join()
     elapsed = max(time.monotonic() - started, duration)
-    return sum(done for done, _ in totals) / elapsed, sum(errors for _, errors in totals)
+    done = sum(total[0] for total in totals)
+    return done / elapsed, sum(total[1] for total in totals), sum(total[2] for total in totals)
+
+
+def measure(url, duration, clients, processes):
+    """SDK load against ``url``: ``(requests per second, errors, client CPU seconds)``."""
+    per_process = [clients // processes + (index < clients % processes)
+                   for index in range(processes)]
+    return _run_load(_sdk_process, per_process, url, duration)
+
+
+def measure_light(url, duration, connections, templates):
+    """Light load against ``url``: ``(requests per second, errors, client CPU seconds)``."""
+    return _run_load(_light_process, [connections], url, duration, (templates,))
 
 
 def cpu_seconds(pid):
@@ -91,23 +182,18 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure_server(pid, url, duration, clients, processes):
-    """Like :func:`measure`, plus server CPU seconds per request (how close it is to saturation)."""
+def measure_server(pid, run):
+    """Run ``run()`` (a load) and add the server's CPU seconds per request to its figures."""
     before = cpu_seconds(pid)
-    rps, errors = measure(url, duration, clients, processes)
+    started = time.monotonic()
+    rps, errors, client_cpu = run()
+    requests_done = rps * max(time.monotonic() - started, 1e-9)
     after = cpu_seconds(pid)
-    cpu_per_request = None
-    if before is not None and after is not None and rps:
-        cpu_per_request = (after - before) / (rps * duration)
-    return rps, errors, cpu_per_request
-
-
-def _describe(name, rps, errors, cpu_per_request):
-    line = f"{name:<24}{rps:8.1f} requests/s  errors={errors}"
-    if cpu_per_request:
-        line += (f"  server CPU {cpu_per_request * 1000:.2f} ms/request"
-                 f" (~{1 / cpu_per_request:.0f} requests per server CPU-second)")
-    return line
+    server_cpu = None
+    if before is not None and after is not None and requests_done:
+        server_cpu = (after - before) / requests_done
+    return {"rps": rps, "errors": errors, "server_cpu": server_cpu,
+            "client_cpu": client_cpu / requests_done if requests_done else None}
 
 
 def _canned_transaction():
@@ -115,8 +201,56 @@ def _canned_transaction():
     from braintree_sim.store import Store
 
     gateway = Gateway(Store())
-    return gateway.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
-                         "order_id": "bench-0-0"}).body
+    return gateway.sale(_sale_params("bench-0-0")).body
+
+
+def capture_sdk_requests():
+    """The exact bytes the SDK sends for one sale and one find, as light-client templates.
+
+    Returns ``(sale, find, find_id, host)``: the sale carries :data:`_ORDER_MARK` as its order id,
+    ``find_id`` is the transaction id inside the find request, to be swapped for a real one, and
+    ``host`` is the captured ``Host`` header value.
+    """
+    canned = _canned_transaction()
+    canned_id = _TRANSACTION_ID.search(canned).group(1)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    captured = []
+
+    def answer_two_requests():
+        while len(captured) < 2:
+            connection, _ = listener.accept()
+            with connection:
+                pending = b""
+                while len(captured) < 2:
+                    while b"\r\n\r\n" not in pending:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            break
+                        pending += chunk
+                    if b"\r\n\r\n" not in pending:
+                        break
+                    head, _, pending = pending.partition(b"\r\n\r\n")
+                    match = _CONTENT_LENGTH.search(head)
+                    length = int(match.group(1)) if match else 0
+                    while len(pending) < length:
+                        pending += connection.recv(65536)
+                    captured.append(head + b"\r\n\r\n" + pending[:length])
+                    pending = pending[length:]
+                    status = b"201 Created" if len(captured) == 1 else b"200 OK"
+                    connection.sendall(
+                        b"HTTP/1.1 %s\r\nContent-Type: application/xml; charset=utf-8\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (status, len(canned), canned))
+
+    thread = threading.Thread(target=answer_two_requests, daemon=True)
+    thread.start()
+    gateway = _gateway(f"http://127.0.0.1:{port}")
+    result = gateway.transaction.sale(_sale_params(_ORDER_MARK.decode()))
+    gateway.transaction.find(result.transaction.id)
+    thread.join(10)
+    listener.close()
+    sale, find = captured
+    return sale, find, canned_id, f"127.0.0.1:{port}".encode()
 
 
 class _BaselineHandler(BaseHTTPRequestHandler):
@@ -152,41 +286,76 @@ def serve_baseline(port):
     Server(("127.0.0.1", port), _BaselineHandler).serve_forever()
 
 
+def _row(client, server, figures):
+    server_cpu, client_cpu = figures["server_cpu"], figures["client_cpu"]
+    return (f"{client:<26}{server:<15}{figures['rps']:>8.0f}{figures['errors']:>7}"
+            + (f"{server_cpu * 1000:>9.2f}{1 / server_cpu:>10.0f}" if server_cpu else f"{'-':>19}")
+            + (f"{client_cpu * 1000:>9.2f}" if client_cpu else f"{'-':>9}"))
+
+
+def report(args, results):
+    """Print the table of :func:`main`'s results and the simulator/baseline ratios."""
+    cores = os.cpu_count() or 1
+    print(f"duration={args.duration:.0f}s per run, {cores} cores, sale+find pairs, "
+          f"loadavg at end {os.getloadavg()[0]:.1f}")
+    print(f"{'client':<26}{'server':<15}{'req/s':>8}{'errors':>7}{'srv ms':>9}"
+          f"{'req/srv-s':>10}{'cli ms':>9}")
+    kinds = {"sdk": f"SDK {args.clients} thr/{args.processes} proc",
+             "light": f"light {args.clients} conn/1 proc"}
+    for kind, label in kinds.items():
+        for server in ("baseline", "braintree_sim"):
+            print(_row(label, server, results[kind, server]))
+    print("srv ms = server CPU ms per request (/proc/<pid>/stat); req/srv-s = requests per server "
+          "core-second; cli ms = client CPU ms per request")
+    for kind, label in kinds.items():
+        base, sim = results[kind, "baseline"], results[kind, "braintree_sim"]
+        line = f"ratio simulator/baseline, {kind}: {sim['rps'] / base['rps']:.2f}"
+        if sim["server_cpu"] and sim["client_cpu"]:
+            per_request = sim["server_cpu"] + sim["client_cpu"]
+            line += (f"; CPU-bound ceiling {cores} cores / ({sim['client_cpu'] * 1000:.2f} client"
+                     f" + {sim['server_cpu'] * 1000:.2f} server ms) = {cores / per_request:.0f}"
+                     f" req/s; client busy {sim['client_cpu'] * sim['rps']:.2f} cores")
+        print(line)
+
+
 def main(argv=None):
-    """Measure baseline and simulator back to back and print both and their ratio."""
+    """Measure baseline and simulator with both client kinds, interleaved, and print a table."""
     parser = argparse.ArgumentParser(prog="python -m bench.sim_throughput")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent SDK clients")
-    parser.add_argument("--processes", type=int, default=4, help="client processes")
+    parser.add_argument("--clients", type=int, default=32,
+                        help="concurrent SDK clients, and light-client connections")
+    parser.add_argument("--processes", type=int, default=4, help="SDK client processes")
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
         return 0
 
+    templates = capture_sdk_requests()
     port = free_port()
     baseline = subprocess.Popen([sys.executable, "-m", "bench.sim_throughput",
                                  "--serve-baseline", str(port)], env=without_http_proxy())
     simulator = None
+    results = {}
     try:
         # The baseline answers any path with 200, so the health probe works for it too.
-        wait_until_ready(f"http://127.0.0.1:{port}", timeout=10, process=baseline)
-        base = measure_server(baseline.pid, f"http://127.0.0.1:{port}", args.duration,
-                              args.clients, args.processes)
-        baseline.terminate()
-        baseline.wait()
-        simulator, url = start_subprocess()
-        sim = measure_server(simulator.pid, url, args.duration, args.clients, args.processes)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_ready(base_url, timeout=10, process=baseline)
+        simulator, sim_url = start_subprocess()
+        servers = {"baseline": (baseline.pid, base_url), "braintree_sim": (simulator.pid, sim_url)}
+        for kind in ("sdk", "light"):
+            for name, (pid, url) in servers.items():
+                if kind == "sdk":
+                    run = lambda url=url: measure(url, args.duration, args.clients, args.processes)
+                else:
+                    run = lambda url=url: measure_light(url, args.duration, args.clients, templates)
+                results[kind, name] = measure_server(pid, run)
     finally:
         for process in (baseline, simulator):
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait()
-    print(f"clients={args.clients} processes={args.processes} duration={args.duration:.0f}s "
-          f"(sale+find pairs)")
-    print(_describe("baseline stdlib server:", *base))
-    print(_describe("braintree_sim:", *sim))
-    print(f"ratio simulator/baseline: {sim[0] / base[0]:.2f}")
+    report(args, results)
     return 0
 
 
