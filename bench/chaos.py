@@ -845,7 +845,8 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
 
         # I5: one Idempotency-Key, one order, at most one charge.
         v = []
-        dups = [p for p in plan if p.copies > 1]
+        # Only groups that were sent: a run cut short by its deadline is reported as incomplete.
+        dups = [p for p in plan if p.copies > 1 and p.responses]
         for p in dups:
             ids = {r["order_id"] for r in p.responses if r["status"] in (200, 201, 202)}
             bad = [r for r in p.responses if r["status"] not in (200, 201, 202, 409)]
@@ -886,8 +887,11 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             if oid in orders:
                 kind_outcome[kind][orders[oid]["status"]] += 1
         fault_counts = Counter(e["kind"] for e in self.fault_log if e.get("ok"))
+        self.complete = (all(p.responses for p in plan) and len(self.fault_log) == self.n_faults
+                         and not any(e.get("skipped") == "deadline" for e in self.fault_log))
         return {
             "passed": all(i["passed"] for i in inv.values()),
+            "complete": self.complete,
             "quiet": self.quiet,
             "invariants": inv,
             "orders": {"planned": len(plan), "submissions": len(responses), "in_database": len(orders),
@@ -947,7 +951,8 @@ def print_report(result, out=sys.stdout):
     for key, item in result["invariants"].items():
         for x in item["violations"][:5]:
             w(f"  {key} violation: {json.dumps(x, default=str)[:400]}\n")
-    w(f"\nResult: {'PASS' if result['passed'] else 'FAIL'}  (quiet={result['quiet']}, "
+    verdict = "FAIL" if not result["passed"] else ("PASS" if result["complete"] else "INCOMPLETE")
+    w(f"\nResult: {verdict}  (quiet={result['quiet']}, complete={result['complete']}, "
       f"{result['elapsed_seconds']:.0f}s total, run dir {result['run_dir']})\n")
 
 
@@ -1000,7 +1005,8 @@ def main(argv=None):
     result = None
     try:
         result = chaos.run()
-        code["value"] = 0 if result["passed"] else 1
+        # A run cut short (deadline) proves nothing even if what it saw was fine.
+        code["value"] = 1 if not result["passed"] else (0 if result["complete"] else 3)
     except DeadlineExpired:
         chaos.log("global deadline expired")
         code["value"] = 3
