@@ -69,7 +69,7 @@ def ensure(url):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if answers(url):
-            print(f"Redis: started redis-server on 127.0.0.1:{port} (stops with `make run`)")
+            print(f"Redis: started redis-server on 127.0.0.1:{port} (stopped when `make run` exits)")
             return 0
         time.sleep(0.1)
     print(f"Started redis-server on port {port} but it does not answer; see {RUN_DIR}/redis-{port}.log")
