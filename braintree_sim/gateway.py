@@ -98,6 +98,16 @@ class Gateway:
         }
         return tx
 
+    def _transaction_reply(self, tx, status=200):
+        """The ``<transaction>`` answer, rendered once per saved change (find follows every sale)."""
+        body = self.store.rendered(tx["id"])
+        if body is None:
+            # Under the lock, so no write can slip in between rendering and remembering.
+            with self.store.lock:
+                body = responses.transaction_reply(tx).body
+                self.store.remember_rendered(tx["id"], body)
+        return Reply(status, body, True)
+
     def idempotent(self, key, fingerprint, operation, pause):
         """Run ``operation`` at most once per ``api_request_key``.
 
@@ -191,13 +201,13 @@ class Gateway:
                 self.store.save_nonce(nonce, minted)
             self.store.save_transaction(tx)
         if tx["status"] in ("authorized", "submitted_for_settlement"):
-            return responses.transaction_reply(tx, 201)
+            return self._transaction_reply(tx, 201)
         return responses.unsuccessful_reply(tx, params)
 
     def find(self, transaction_id):
         """``GET /transactions/{id}``."""
         tx = self.store.transaction(transaction_id)
-        return responses.transaction_reply(tx) if tx else NOT_FOUND
+        return self._transaction_reply(tx) if tx else NOT_FOUND
 
     def search_ids(self, criteria):
         """``POST /transactions/advanced_search_ids``."""
@@ -217,7 +227,7 @@ class Gateway:
                 return responses.error_reply([error("91504", "base")], params)
             self._transition(tx, "voided")
             self.store.save_transaction(tx)
-        return responses.transaction_reply(tx)
+        return self._transaction_reply(tx)
 
     def submit_for_settlement(self, transaction_id, params):
         """``PUT /transactions/{id}/submit_for_settlement``, optionally for a smaller amount."""
@@ -236,7 +246,7 @@ class Gateway:
                 tx, "submitted_for_settlement", responses.money(amount) if amount else None
             )
             self.store.save_transaction(tx)
-        return responses.transaction_reply(tx)
+        return self._transaction_reply(tx)
 
     def _refunded_total(self, tx):
         credits = (self.store.transaction(credit_id) for credit_id in tx["refund_ids"])
@@ -276,7 +286,7 @@ class Gateway:
             tx["updated_at"] = credit["created_at"]
             self.store.save_transaction(credit)
             self.store.save_transaction(tx)
-        return responses.transaction_reply(credit, 201)
+        return self._transaction_reply(credit, 201)
 
     def settle(self, transaction_id):
         """Settle one transaction using the sandbox settlement amounts; None if not allowed."""
@@ -309,7 +319,7 @@ class Gateway:
             else:
                 self._transition(tx, _TESTING_ACTIONS[action])
                 self.store.save_transaction(tx)
-        return responses.transaction_reply(tx)
+        return self._transaction_reply(tx)
 
     def due_for_settlement(self, older_than):
         """Ids of transactions submitted for settlement at or before the epoch ``older_than``."""

@@ -231,10 +231,10 @@ class Handler(BaseHTTPRequestHandler):
             return handler(gateway, match, params)
 
         key = params.get("api_request_key") if root in IDEMPOTENT_ROOTS and params else None
-        if self.command == "GET" or relative.startswith("/transactions/advanced_search"):
+        if not key or self.command == "GET" or relative.startswith("/transactions/advanced_search"):
             pause()
             return operation()
-        fingerprint = request_fingerprint(self.command, relative, params or {})
+        fingerprint = request_fingerprint(self.command, relative, params)
         return gateway.idempotent(key, fingerprint, operation, pause)
 
     def _drop(self):

@@ -11,6 +11,8 @@ import sqlite3
 import threading
 
 _TABLES = ("transactions", "nonces", "idempotency")
+# Rendered answers kept for the most recent transactions; a sale is typically found again soon.
+RENDERED_CACHE_SIZE = 4096
 
 
 class Store:
@@ -21,6 +23,7 @@ class Store:
         self._transactions = {}
         self._nonces = {}
         self._idempotency = {}
+        self._rendered = {}
         self._db = None
         if path:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -52,12 +55,26 @@ class Store:
         with self.lock:
             is_new = transaction["id"] not in self._transactions
             self._transactions[transaction["id"]] = transaction
+            self._rendered.pop(transaction["id"], None)
             self._persist("transactions", transaction["id"], transaction,
                           len(self._transactions) if is_new else None)
 
     def transaction(self, transaction_id):
         """Return the transaction dict or None."""
         return self._transactions.get(transaction_id)
+
+    def rendered(self, transaction_id):
+        """The XML answer last rendered for this transaction, or None if it changed since."""
+        return self._rendered.get(transaction_id)
+
+    def remember_rendered(self, transaction_id, body):
+        """Keep ``body`` as the answer for this transaction until its next save."""
+        with self.lock:
+            # A reset may have removed the transaction while the caller was rendering it.
+            if transaction_id in self._transactions:
+                self._rendered[transaction_id] = body
+                if len(self._rendered) > RENDERED_CACHE_SIZE:
+                    del self._rendered[next(iter(self._rendered))]
 
     def transactions(self):
         """Return all transactions, oldest first."""
@@ -96,6 +113,7 @@ class Store:
             self._transactions.clear()
             self._nonces.clear()
             self._idempotency.clear()
+            self._rendered.clear()
             if self._db is not None:
                 for table in _TABLES:
                     self._db.execute(f"DELETE FROM {table}")
