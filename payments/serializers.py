@@ -101,7 +101,8 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         choices=(),
         required=False,
         default="USD",
-        help_text="ISO 4217 code, upper-case, one of the configured PAYMENTS_CURRENCIES.",
+        help_text="ISO 4217 code, upper-case, one of the configured PAYMENTS_CURRENCIES. "
+        "Defaults to USD (required when USD is not configured).",
     )
     description = StrictCharField(
         max_length=Order._meta.get_field("description").max_length,
@@ -116,6 +117,11 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         # Read per instance, not at import, so the configured list is the one in force now.
         currencies = list(settings.PAYMENTS_CURRENCIES)
         self.fields["currency"].choices = currencies
+        if "USD" not in currencies:
+            # The contract's default would be an unsupported currency here, and defaults are not
+            # validated: make the client say which currency it means instead.
+            self.fields["currency"].required = True
+            self.fields["currency"].default = serializers.empty
         self.fields["currency"].error_messages["invalid_choice"] = (
             f'"{{input}}" is not a supported currency; use one of {", ".join(currencies)} '
             "(upper-case ISO 4217 codes)."

@@ -150,6 +150,18 @@ def test_limits_follow_the_configured_maximum_and_currencies(post_json):
     assert Order.objects.count() == 0
 
 
+@override_settings(PAYMENTS_CURRENCIES=["CHF"])
+def test_currency_is_required_when_the_usd_default_is_not_configured(post_json):
+    # given a deployment without USD
+    # when an order omits its currency
+    response = post_json(_valid(currency=_MISSING))
+
+    # then it is not silently stored in USD
+    assert response.status_code == 400
+    assert response.json() == {"currency": ["This field is required."]}
+    assert Order.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     ("body", "key"),
     [
