@@ -44,14 +44,24 @@ def _reset_broker_pools():
     celery_app.amqp._producer_pool = None
 
 
+def point_broker_at(url):
+    """Make publishing and the health probe use `url`; returns the previous write URL setting.
+
+    The write URL, not broker_url: a CELERY_BROKER_URL environment variable shadows
+    conf.broker_url, while both the producer pool and healthz connect with the write URL.
+    """
+    previous = celery_app.conf.get("broker_write_url")
+    celery_app.conf.broker_write_url = url
+    _reset_broker_pools()
+    return previous
+
+
 @pytest.fixture
-def broker_down(monkeypatch):
+def broker_down():
     """Point the Celery app at a port where no broker listens, for the duration of a test."""
-    monkeypatch.setattr(celery_app.conf, "broker_url", CLOSED_PORT_BROKER_URL)
-    _reset_broker_pools()
+    previous = point_broker_at(CLOSED_PORT_BROKER_URL)
     yield
-    monkeypatch.undo()
-    _reset_broker_pools()
+    point_broker_at(previous)
 
 
 class PaymentsQueue:
