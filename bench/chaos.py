@@ -102,7 +102,9 @@ CHAOS_SETTINGS = {
     "DJANGO_DEBUG": "0",
 }
 RECONCILE_INTERVAL_SECONDS = 2
-RECONCILE_THRESHOLD_SECONDS = 5
+# Above the claim lease, so a pending order is re-sent at most once per lease while it waits in a
+# backlog (the reconciler re-sends every pending order older than this on every run).
+RECONCILE_THRESHOLD_SECONDS = 15
 
 
 class DeadlineExpired(Exception):
@@ -493,9 +495,16 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
         except Exception as exc:
             self.log(f"restart of {proc.name} failed: {exc!r}")
 
+    def settle_background(self):
+        """Wait for pending restarts, so one fault never hits a process another fault is restarting."""
+        for thread in self.background:
+            thread.join(timeout=max(1, min(60, self.remaining() - 30)))
+
     def fault(self, kind, r):
         sim = self.procs["sim"]
         detail = {}
+        if kind not in GATEWAY_FAULTS:
+            self.settle_background()
         if kind == "kill_child":
             children = self.payment_children()
             if not children:
@@ -625,8 +634,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
 
     def heal(self):
         """Clear gateway faults and bring back any process a fault left down."""
-        for thread in self.background:
-            thread.join(timeout=max(1, min(60, self.remaining() - 30)))
+        self.settle_background()
         try:
             self.procs["sim"].set_faults({"rules": []})
         except Exception as exc:
@@ -816,7 +824,9 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
         inv["I3"] = {"name": "every successful sale is recorded on exactly one paid order (same id, amount)",
                      "checked": len(ok_sales) + sum(o["status"] == "paid" for o in orders.values()), "violations": v}
 
-        # I4: the audit chain never goes backwards and ends at the order's status.
+        # I4: the audit chain never goes backwards and ends at the order's status. Every row
+        # names the status it saw; a row naming a status the order had already left is a stale
+        # audit row (the trail then reads as going backwards), reported as its own category.
         v = []
         for o in orders.values():
             prev = None
@@ -826,7 +836,10 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                     continue
                 problem = None
                 if prev is not None and frm is not None and frm != prev:
-                    problem = f"row says from {frm} but the previous row left it {prev}"
+                    category = "stale audit row" if frm == to else "transition from a status the order was not in"
+                    problem = f"{category}: {a['action']}/{a['outcome']} row says {frm}->{to} but the order was {prev}"
+                    v.append({"order_id": o["id"], "attempt_id": a["id"], "category": category, "problem": problem})
+                    continue  # the row did not change the order: keep walking from the real status
                 elif frm in FINAL and to != frm:
                     problem = f"left final status {frm} for {to}"
                 elif frm in FINAL:
@@ -836,12 +849,14 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                 elif frm is not None and frm != "needs_review" and RANK.get(to, 9) < RANK.get(frm, 9):
                     problem = f"went backwards {frm} -> {to}"
                 if problem:
-                    v.append({"order_id": o["id"], "attempt_id": a["id"], "problem": problem})
+                    v.append({"order_id": o["id"], "attempt_id": a["id"], "category": "backwards", "problem": problem})
                 prev = to
             if prev != o["status"]:
-                v.append({"order_id": o["id"], "problem": f"status {o['status']} but the last audit row says {prev}"})
+                v.append({"order_id": o["id"], "category": "unrecorded transition",
+                          "problem": f"status {o['status']} but the audit trail ends at {prev}"})
         inv["I4"] = {"name": "no status went backwards; every transition recorded", "checked": len(orders),
-                     "violations": v}
+                     "violations": v, "by_category": dict(Counter(x["category"] for x in v)),
+                     "orders_affected": len({x["order_id"] for x in v})}
 
         # I5: one Idempotency-Key, one order, at most one charge.
         v = []
@@ -861,14 +876,14 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             item["passed"] = not item["violations"]
 
         # Context for diagnosis of every violating order.
-        bad_orders = set()
-        for item in inv.values():
-            for x in item["violations"]:
-                if x.get("order_id"):
-                    bad_orders.add(x["order_id"])
+        bad_orders = []
+        for key in ("I1", "I3", "I5", "I2", "I4"):  # money first; at most 30 orders per invariant
+            ids = [x.get("order_id") or (x.get("orders") or [None])[0] for x in inv[key]["violations"]]
+            ids = [i for i in dict.fromkeys(ids) if i and i not in bad_orders]
+            bad_orders += ids[:30]
         diagnosis = {oid: {"order": orders.get(oid), "audit": attempts.get(oid, []),
                            "ledger": [t for t in ledger if t.get("order_id") == oid]}
-                     for oid in sorted(bad_orders)[:50]}
+                     for oid in bad_orders}
 
         api_mismatch = []
         if api_orders is not None:
@@ -927,6 +942,8 @@ def print_report(result, out=sys.stdout):
     for key, item in result["invariants"].items():
         verdict = "PASS" if item["passed"] else "FAIL"
         w(f"  {key}  {verdict}  checked {item['checked']:>5}  violations {len(item['violations']):>3}  {item['name']}\n")
+        if item.get("by_category"):
+            w(f"           {item['orders_affected']} orders; " + ", ".join(f"{c}: {n}" for c, n in item["by_category"].items()) + "\n")
     w("\nFaults injected\n")
     planned = Counter(e["kind"] for e in result["faults"]["events"])
     for kind in FAULT_KINDS:
