@@ -294,6 +294,8 @@ def _charge_claimed(order, search_first):
     # Network calls happen here, after the claim committed and before the result is recorded:
     # no row lock is held while the gateway is slow.
     if search_first:
+        # Should the search miss a sale (gateway indexing lag), the sale below reuses the same
+        # api_request_key and the gateway answers with that sale instead of charging again.
         existing = _find_paid_sale(order)
         if existing is not None:
             return _order_record_sale(order.pk, order.sale_attempt, approved=existing)
@@ -335,16 +337,13 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
     retry = False
     with transaction.atomic():
         order = _locked(order_id)
-        if order.transaction_id:
+        settled = order.transaction_id or order.status not in (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW)
+        if settled:
             # A concurrent claimant recorded first; with one api_request_key both saw one sale.
+            # A different successful sale would be money without an order: leave a trace.
             if approved is not None and approved.id != order.transaction_id:
-                logger.error(
-                    "Order %s: sale %s differs from recorded %s", order.pk, approved.id, order.transaction_id
-                )
-            return order
-        if order.status not in (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW):
-            if approved is not None:
-                logger.error("Order %s is %s but sale %s succeeded", order.pk, order.status, approved.id)
+                logger.error("Order %s (%s): unrecorded successful sale %s", order.pk, order.status, approved.id)
+                _audit(order, OrderAttempt.Action.SALE, outcome="orphaned_sale", transaction_id=approved.id)
             return order
         if approved is not None:
             _transition(
@@ -434,7 +433,11 @@ def order_give_up(*, order_id, reason):
             )
         # The last outcome is unknown (timeouts, 5xx): money may have moved, so a human decides.
         return _transition(
-            order, OrderStatus.NEEDS_REVIEW, outcome="retries_exhausted", failure_reason=reason[:255], lease_expires_at=None
+            order,
+            OrderStatus.NEEDS_REVIEW,
+            outcome="retries_exhausted",
+            failure_reason=reason[:255],
+            lease_expires_at=None,
         )
 
 
@@ -452,7 +455,13 @@ def _verify(order, *, allowed_from):
     try:
         info = gateway.find(transaction_id)
     except GatewayUnavailable as exc:
-        _audit(order, OrderAttempt.Action.FIND, outcome="unavailable", transaction_id=transaction_id, detail={"error": str(exc)[:500]})
+        _audit(
+            order,
+            OrderAttempt.Action.FIND,
+            outcome="unavailable",
+            transaction_id=transaction_id,
+            detail={"error": str(exc)[:500]},
+        )
         raise
     except GatewayMisconfigured as exc:
         _order_park(order.pk, reason=str(exc))
@@ -553,6 +562,10 @@ def order_reverify(*, order_id):
                 return order
             if not order.transaction_id:
                 _transition(
-                    order, OrderStatus.PROCESSING, outcome="sale_adopted", payment_method_nonce="", **_sale_fields(existing)
+                    order,
+                    OrderStatus.PROCESSING,
+                    outcome="sale_adopted",
+                    payment_method_nonce="",
+                    **_sale_fields(existing),
                 )
     return _verify(order, allowed_from=(OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW))

@@ -145,7 +145,9 @@ def test_giving_up_after_unknown_outcomes_needs_review_but_after_processor_failu
     unknown = OrderFactory(status=OrderStatus.PROCESSING, claims=4)
     OrderAttempt.objects.create(order=unknown, action=OrderAttempt.Action.SALE, outcome="unavailable")
     declined_by_processor = OrderFactory(status=OrderStatus.PROCESSING, claims=4)
-    OrderAttempt.objects.create(order=declined_by_processor, action=OrderAttempt.Action.SALE, outcome="processor_failed")
+    OrderAttempt.objects.create(
+        order=declined_by_processor, action=OrderAttempt.Action.SALE, outcome="processor_failed"
+    )
     # when
     order_give_up(order_id=unknown.pk, reason="retries exhausted")
     order_give_up(order_id=declined_by_processor.pk, reason="retries exhausted")

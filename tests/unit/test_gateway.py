@@ -54,7 +54,9 @@ def sdk():
 
 
 def call_sale():
-    return gateway.sale(order_id="order-1", amount=Decimal("12.34"), nonce="fake-valid-nonce", api_request_key="order-1:0")
+    return gateway.sale(
+        order_id="order-1", amount=Decimal("12.34"), nonce="fake-valid-nonce", api_request_key="order-1:0"
+    )
 
 
 def test_sale_sends_amount_as_a_two_decimal_string_with_order_id_and_request_key(sdk):
