@@ -1,11 +1,12 @@
 """Simulator throughput: SDK clients and a light raw-socket client, each against a same-run baseline.
 
-    python -m bench.sim_throughput [--duration 10] [--clients 32] [--processes 4]
+    python -m bench.sim_throughput [--duration 10] [--clients 32] [--processes 4] [--rounds 5]
 
 Two servers run as subprocesses for the whole run: the simulator (in memory, no faults) and a
 trivial stdlib ``ThreadingHTTPServer`` baseline that answers every request with a canned
-transaction of the same size over the same keep-alive HTTP/1.1 stack. Each is driven twice, with
-measurements interleaved so machine noise hits both alike:
+transaction of the same size over the same keep-alive HTTP/1.1 stack. Each is driven by two kinds
+of client, for ``--duration`` seconds each, cut into ``--rounds`` slices that alternate between the
+two servers so machine noise hits both alike:
 
 * **SDK** (the issue's measure): ``--clients`` threads of the real ``braintree`` SDK spread over
   ``--processes`` processes, doing sale+find pairs. On a small machine the SDK itself (minidom
@@ -145,7 +146,10 @@ def _light_process(url, duration, connections, templates, queue):
 
 
 def _run_load(target, per_process, url, duration, extra=()):
-    """Start one client process per entry of ``per_process``; return ``(rps, errors, client CPU s)``."""
+    """Start one client process per entry of ``per_process``.
+
+    Returns ``(requests, errors, client CPU seconds, elapsed seconds)``.
+    """
     queue = multiprocessing.Queue()
     started = time.monotonic()
     workers = [multiprocessing.Process(target=target, args=(url, duration, count, *extra, queue))
@@ -156,19 +160,19 @@ def _run_load(target, per_process, url, duration, extra=()):
     for worker in workers:
         worker.join()
     elapsed = max(time.monotonic() - started, duration)
-    done = sum(total[0] for total in totals)
-    return done / elapsed, sum(total[1] for total in totals), sum(total[2] for total in totals)
+    return (sum(total[0] for total in totals), sum(total[1] for total in totals),
+            sum(total[2] for total in totals), elapsed)
 
 
 def measure(url, duration, clients, processes):
-    """SDK load against ``url``: ``(requests per second, errors, client CPU seconds)``."""
+    """SDK load against ``url``: ``(requests, errors, client CPU seconds, elapsed seconds)``."""
     per_process = [clients // processes + (index < clients % processes)
                    for index in range(processes)]
     return _run_load(_sdk_process, per_process, url, duration)
 
 
 def measure_light(url, duration, connections, templates):
-    """Light load against ``url``: ``(requests per second, errors, client CPU seconds)``."""
+    """Light load against ``url``: ``(requests, errors, client CPU seconds, elapsed seconds)``."""
     return _run_load(_light_process, [connections], url, duration, (templates,))
 
 
@@ -182,18 +186,31 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure_server(pid, run):
-    """Run ``run()`` (a load) and add the server's CPU seconds per request to its figures."""
+def measure_server(pid, run, totals=None):
+    """Run ``run()`` (a load) and add its counts and the server's CPU seconds to ``totals``."""
+    totals = totals or {"requests": 0, "errors": 0, "client_cpu": 0.0, "elapsed": 0.0,
+                        "server_cpu": 0.0}
     before = cpu_seconds(pid)
-    started = time.monotonic()
-    rps, errors, client_cpu = run()
-    requests_done = rps * max(time.monotonic() - started, 1e-9)
+    requests_done, errors, client_cpu, elapsed = run()
     after = cpu_seconds(pid)
-    server_cpu = None
-    if before is not None and after is not None and requests_done:
-        server_cpu = (after - before) / requests_done
-    return {"rps": rps, "errors": errors, "server_cpu": server_cpu,
-            "client_cpu": client_cpu / requests_done if requests_done else None}
+    totals["requests"] += requests_done
+    totals["errors"] += errors
+    totals["client_cpu"] += client_cpu
+    totals["elapsed"] += elapsed
+    if before is None or after is None or totals["server_cpu"] is None:
+        totals["server_cpu"] = None
+    else:
+        totals["server_cpu"] += after - before
+    return totals
+
+
+def figures(totals):
+    """Requests per second and CPU seconds per request from :func:`measure_server` totals."""
+    done = totals["requests"]
+    per_request = (lambda seconds: seconds / done if done and seconds is not None else None)
+    return {"rps": done / totals["elapsed"], "errors": totals["errors"],
+            "server_cpu": per_request(totals["server_cpu"]),
+            "client_cpu": per_request(totals["client_cpu"])}
 
 
 def _canned_transaction():
@@ -296,7 +313,7 @@ def _row(client, server, figures):
 def report(args, results):
     """Print the table of :func:`main`'s results and the simulator/baseline ratios."""
     cores = os.cpu_count() or 1
-    print(f"duration={args.duration:.0f}s per run, {cores} cores, sale+find pairs, "
+    print(f"duration={args.duration:.0f}s per run in {args.rounds} alternating slices, {cores} cores, sale+find pairs, "
           f"loadavg at end {os.getloadavg()[0]:.1f}")
     print(f"{'client':<26}{'server':<15}{'req/s':>8}{'errors':>7}{'srv ms':>9}"
           f"{'req/srv-s':>10}{'cli ms':>9}")
@@ -314,7 +331,8 @@ def report(args, results):
             per_request = sim["server_cpu"] + sim["client_cpu"]
             line += (f"; CPU-bound ceiling {cores} cores / ({sim['client_cpu'] * 1000:.2f} client"
                      f" + {sim['server_cpu'] * 1000:.2f} server ms) = {cores / per_request:.0f}"
-                     f" req/s; client busy {sim['client_cpu'] * sim['rps']:.2f} cores")
+                     f" req/s; busy cores: client {sim['client_cpu'] * sim['rps']:.2f}"
+                     f" + server {sim['server_cpu'] * sim['rps']:.2f} of {cores}")
         print(line)
 
 
@@ -325,6 +343,8 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=32,
                         help="concurrent SDK clients, and light-client connections")
     parser.add_argument("--processes", type=int, default=4, help="SDK client processes")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating baseline/simulator slices per measurement")
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_baseline:
@@ -343,13 +363,16 @@ def main(argv=None):
         wait_until_ready(base_url, timeout=10, process=baseline)
         simulator, sim_url = start_subprocess()
         servers = {"baseline": (baseline.pid, base_url), "braintree_sim": (simulator.pid, sim_url)}
-        for kind in ("sdk", "light"):
-            for name, (pid, url) in servers.items():
-                if kind == "sdk":
-                    run = lambda url=url: measure(url, args.duration, args.clients, args.processes)
-                else:
-                    run = lambda url=url: measure_light(url, args.duration, args.clients, templates)
-                results[kind, name] = measure_server(pid, run)
+        # Alternate short slices so a neighbour's burst of CPU hits both servers alike.
+        slice_seconds = args.duration / args.rounds
+        loads = {"sdk": lambda url: measure(url, slice_seconds, args.clients, args.processes),
+                 "light": lambda url: measure_light(url, slice_seconds, args.clients, templates)}
+        for kind, load in loads.items():
+            for _ in range(args.rounds):
+                for name, (pid, url) in servers.items():
+                    results[kind, name] = measure_server(pid, lambda: load(url),
+                                                         results.get((kind, name)))
+        results = {key: figures(totals) for key, totals in results.items()}
     finally:
         for process in (baseline, simulator):
             if process is not None and process.poll() is None:
