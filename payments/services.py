@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from payments import gateway
@@ -283,6 +283,15 @@ def order_charge(*, order_id):
         return _charge_claimed(order, search_first)
     except GatewayUnavailable:
         _order_release(order.pk, order.claims)
+        raise
+    except (OperationalError, InterfaceError):
+        # The database connection died mid-charge. Release the lease on a fresh connection if
+        # the database is back, or our own retry would find the order "taken" until it expires.
+        connection.close()
+        try:
+            _order_release(order.pk, order.claims)
+        except (OperationalError, InterfaceError):
+            logger.warning("Order %s: lease not released; it expires on its own", order.pk)
         raise
     except GatewayMisconfigured as exc:
         # Retrying cannot fix credentials or wiring: park the order for a human instead.

@@ -5,6 +5,7 @@ Worker subprocesses use the database pytest-django created (its name is read at 
 timeout settings are shrunk through the environment so failure paths finish in seconds.
 """
 
+import os
 import time
 
 import pytest
@@ -18,6 +19,9 @@ from payments.models import Order
 
 OUR_QUEUES = ("payments", "maintenance", "default")
 
+# Names the worker's database sessions, so a test can kill exactly those (pg_stat_activity).
+WORKER_DB_APP_NAME = f"pipeline-worker-{os.getpid()}"
+
 # Small, deterministic delivery settings for worker subprocesses (the PAYMENTS_* and
 # BRAINTREE_* settings read these variables). Jitter is off so retry delays are exact.
 FAST_WORKER_SETTINGS = {
@@ -30,6 +34,7 @@ FAST_WORKER_SETTINGS = {
     "CELERY_TASK_SOFT_TIME_LIMIT": 15,
     "CELERY_TASK_TIME_LIMIT": 20,
     "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 2,
+    "PGAPPNAME": WORKER_DB_APP_NAME,
 }
 
 

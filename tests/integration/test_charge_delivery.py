@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from bench.stack import free_port, wait_until
 from celery_app import app as celery_app
@@ -17,7 +17,13 @@ from payments.models import Order, OrderAttempt, OrderStatus
 from payments.services import order_create
 from payments.tasks import charge_order_task, reconcile_orders_task
 from tests.factories import UserFactory
-from tests.integration.conftest import FAST_WORKER_SETTINGS, sales_in_ledger, wait_for_final, wait_for_order
+from tests.integration.conftest import (
+    FAST_WORKER_SETTINGS,
+    WORKER_DB_APP_NAME,
+    sales_in_ledger,
+    wait_for_final,
+    wait_for_order,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -151,3 +157,43 @@ def test_concurrent_duplicate_deliveries_of_one_charge_make_one_sale(worker, sim
     assert order.transaction_id == sale["id"]
     assert order.claims == 1
     assert order.attempts.filter(action=OrderAttempt.Action.SALE).count() == 1
+
+
+def terminate_worker_db_sessions():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            [WORKER_DB_APP_NAME],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_charge_whose_database_connection_was_killed_is_retried_without_a_second_sale(worker, sim):
+    # given: a slow sale, so the worker holds its database session while the gateway charges
+    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1500, "count": 1, **SALE_PATH}]})
+    order = create_order()
+    wait_for_order(order.pk, lambda o: o.status == OrderStatus.PROCESSING, desc="the claim")
+    # when: the database drops the worker's connection mid-charge
+    assert terminate_worker_db_sessions() >= 1
+    order = wait_for_final(order.pk)
+    # then: the retry finds the sale instead of selling again
+    [sale] = sales_in_ledger(sim, order.pk)
+    assert order.status == OrderStatus.PAID
+    assert order.transaction_id == sale["id"]
+    assert order.claims == 2
+    assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").exists()
+
+
+def test_verify_that_keeps_failing_needs_review_with_the_transaction_kept(worker, sim):
+    # given: the sale goes through, then every find answers 503
+    sim.set_faults({"rules": [{"kind": "error", "status": 503, "methods": ["GET"], "paths": ["/transactions/*"]}]})
+    # when
+    order = create_order()
+    order = wait_for_final(order.pk, timeout=30)
+    # then
+    [sale] = sales_in_ledger(sim, order.pk)
+    assert order.status == OrderStatus.NEEDS_REVIEW
+    assert order.transaction_id == sale["id"]
+    finds = order.attempts.filter(action=OrderAttempt.Action.FIND).values_list("outcome", flat=True)
+    assert list(finds) == ["unavailable"] * 4
