@@ -68,25 +68,23 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-verify with gateway", permissions=["change"])
     def reverify_with_gateway(self, request, queryset):
-        for order in queryset:
-            try:
-                result = order_reverify(order_id=order.pk)
-            except IllegalTransition as exc:
-                self.message_user(request, exc.message, messages.WARNING)
-            except GatewayError as exc:
-                self.message_user(request, f"Order {order.pk}: gateway error, try again later ({exc}).", messages.ERROR)
-            else:
-                self.message_user(request, f"Order {order.pk} re-verified: {result.status}.", messages.SUCCESS)
+        self._apply_to_each(request, queryset, order_reverify, "re-verified")
 
     @admin.action(description="Re-queue", permissions=["change"])
     def requeue(self, request, queryset):
-        for order in queryset:
+        self._apply_to_each(request, queryset, order_requeue, "re-queued")
+
+    def _apply_to_each(self, request, queryset, service, done):
+        """Run `service` per order; a refused order becomes a message, never an error page."""
+        for order_id in queryset.values_list("pk", flat=True):
             try:
-                result = order_requeue(order_id=order.pk)
+                order = service(order_id=order_id)
             except IllegalTransition as exc:
                 self.message_user(request, exc.message, messages.WARNING)
+            except GatewayError as exc:
+                self.message_user(request, f"Order {order_id}: gateway error, try again later ({exc}).", messages.ERROR)
             else:
-                self.message_user(request, f"Order {order.pk} re-queued ({result.status}).", messages.SUCCESS)
+                self.message_user(request, f"Order {order_id} {done}: now {order.status}.", messages.SUCCESS)
 
 
 @admin.register(OrderAttempt)

@@ -425,7 +425,8 @@ def order_give_up(*, order_id, reason):
     now = timezone.now()
     with transaction.atomic():
         order = _locked(order_id)
-        if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+        if order.status != OrderStatus.PROCESSING:
+            # Final or parked already; a pending order was never sent, so the reconciler retries it.
             return order
         if not order.transaction_id and _lease_is_live(order, now):
             # Another worker claimed the order since our last attempt; it owns the outcome.
