@@ -7,12 +7,14 @@ PeriodicTask admin, as an admin's browser would post it.
 """
 
 import datetime
+import importlib
 import re
 import signal
 import time
 
 import pytest
 from django import forms
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
@@ -24,9 +26,7 @@ from bench.stack import Beat, RedisServer, Simulator, Worker, environment, make_
 from payments.models import Order, OrderAttempt
 from tests.factories import OrderFactory
 
-# serialized_rollback: the reconciler's PeriodicTask comes from a data migration, and every
-# transactional test ends with a flush that would otherwise leave later tests without it.
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 RECONCILE_TASK = "payments: reconcile stuck orders"
 SENT_BY_BEAT = re.compile(rf"Sending due task {re.escape(RECONCILE_TASK)}\b")
@@ -40,7 +40,20 @@ FAST_SETTINGS = {
 
 
 @pytest.fixture
-def beat_stack():
+def reconcile_schedule():
+    """The reconciler's PeriodicTask as the data migration creates it.
+
+    Every transactional test ends with a flush that deletes the migration's rows, so run its
+    (idempotent) function again. serialized_rollback would restore them too, but it breaks on
+    content types re-created by the flush of an earlier transactional test.
+    """
+    migration = importlib.import_module("payments.migrations.0002_reconcile_periodic_task")
+    migration.create_reconcile_task(apps, schema_editor=None)
+    return PeriodicTask.objects.get(name=RECONCILE_TASK)
+
+
+@pytest.fixture
+def beat_stack(reconcile_schedule):
     """Beat, the maintenance and payments workers and the simulator; yields beat."""
     run_dir = make_run_dir("beat-admin")
     with RedisServer(run_dir=run_dir) as redis_server, Simulator(run_dir=run_dir) as sim:
