@@ -220,6 +220,9 @@ class Chaos:
         self._db = None
         self.sim_rules = {}
         self.background = []
+        self.expected_down = set()   # processes a fault took down on purpose (the supervisor leaves them)
+        self.crashes = []
+        self.supervisor_stop = threading.Event()
 
     # -- plumbing
 
@@ -362,6 +365,8 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
         self.log("stack ready: " + ", ".join(f"{n}={p.pid}" for n, p in self.procs.items()))
 
     def teardown(self):
+        self.supervisor_stop.set()
+        time.sleep(0.1)
         for name in ("beat", "chaos-maint", "chaos-payments-1", "chaos-payments-2", "web", "sim", "redis"):
             proc = self.procs.get(name)
             if proc is not None:
@@ -494,6 +499,39 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             proc.start(wait=True)
         except Exception as exc:
             self.log(f"restart of {proc.name} failed: {exc!r}")
+        finally:
+            self.going_down(proc, False)
+
+    def going_down(self, proc, down=True):
+        with self.lock:
+            (self.expected_down.add if down else self.expected_down.discard)(proc.name)
+
+    def supervise(self):
+        """Act as systemd/Kubernetes would: restart a process that exited without a fault asking it to.
+
+        Every such exit is recorded (exit code, the last error line of its log): a crash is a
+        finding even when the invariants hold.
+        """
+        names = ("redis", "sim", "web", "chaos-payments-1", "chaos-payments-2", "chaos-maint", "beat")
+        while not self.supervisor_stop.wait(1):
+            for name in names:
+                proc = self.procs.get(name)
+                with self.lock:
+                    if name in self.expected_down:
+                        continue
+                if proc is None or proc.proc is None or proc.alive():
+                    continue
+                errors = [line for line in proc.log_text(since_start=True).splitlines()
+                          if "CRITICAL" in line or "Error" in line]
+                crash = {"process": name, "exit_code": proc.proc.returncode,
+                         "at": round(now() - self.t_traffic, 1), "error": (errors[-1] if errors else proc.tail(1))[:300]}
+                self.crashes.append(crash)
+                self.log(f"{name} exited unexpectedly (code {crash['exit_code']}): {crash['error'][:160]}; restarting it")
+                try:
+                    proc.stop(timeout=1)
+                    proc.start(wait=True)
+                except Exception as exc:
+                    crash["restart_error"] = repr(exc)[:300]
 
     def settle_background(self):
         """Wait for pending restarts, so one fault never hits a process another fault is restarting."""
@@ -518,6 +556,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                 return {"skipped": "no worker alive"}
             w = r.choice(alive)
             pid = w.pid
+            self.going_down(w)
             w.kill_main()
             pause = r.uniform(2, 5)
             self.in_background(f"restart-{w.name}", self.restart_after, w, pause)
@@ -549,6 +588,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             try:
                 in_sale = self.wait_in_sale(5)
                 t0 = now()
+                self.going_down(w)
                 w.terminate(wait=False)
                 exited = w.wait(float(CHAOS_SETTINGS["CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT"]) + 10)
                 shutdown = now() - t0
@@ -560,7 +600,11 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             detail = {"worker": w.name, "orders_in_sale": in_sale, "warm_exit": exited,
                       "shutdown_seconds": round(shutdown, 1), "restored_unacked": restored}
         elif kind == "redis_restart":
-            self.procs["redis"].restart(pause=r.uniform(0.5, 2))
+            self.going_down(self.procs["redis"])
+            try:
+                self.procs["redis"].restart(pause=r.uniform(0.5, 2))
+            finally:
+                self.going_down(self.procs["redis"], False)
         elif kind == "gateway_errors":
             status, window = r.choice((503, 429)), r.uniform(3, 5)
             self.set_rules("gateway", [{"kind": "error", "status": status, "rate": 0.8}])
@@ -605,6 +649,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
         elif kind == "beat_stop":
             beat = self.procs["beat"]
             down = r.uniform(4, 8)
+            self.going_down(beat)
             beat.stop(timeout=5)
             self.in_background("restart-beat", self.restart_after, beat, down)
             detail = {"down_seconds": round(down, 1)}
@@ -696,6 +741,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
         submitter = threading.Thread(target=self.submit_all, args=(plan,), name="submit", daemon=True)
         injectors = [threading.Thread(target=self.inject_all, args=(i, lane), name=f"faults-{i}", daemon=True)
                      for i, lane in enumerate(lanes)]
+        threading.Thread(target=self.supervise, name="supervisor", daemon=True).start()
         submitter.start()
         if args.no_faults:
             injectors, self.n_faults = [], 0
@@ -925,6 +971,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
                         "by_status": dict(Counter(t.get("status") for t in sales))},
             "faults": {"planned": self.n_faults, "injected": dict(sorted(fault_counts.items())),
                        "events": self.fault_log},
+            "unexpected_exits": self.crashes,
             "diagnosis": diagnosis,
         }
 
@@ -949,6 +996,10 @@ def print_report(result, out=sys.stdout):
     for kind in FAULT_KINDS:
         if planned.get(kind):
             w(f"  {kind:<18} {result['faults']['injected'].get(kind, 0):>3} / {planned[kind]}\n")
+    crashes = result.get("unexpected_exits") or []
+    w(f"\nUnexpected process exits (restarted by the harness as a supervisor would): {len(crashes)}\n")
+    for c in crashes[:10]:
+        w(f"  {c['process']:<17} code {c['exit_code']} at {c['at']}s: {c['error'][:150]}\n")
     w("\nOrders by final status\n")
     for status, n in sorted(result["orders"]["by_status"].items()):
         w(f"  {status:<13} {n:>5}\n")
@@ -1019,6 +1070,12 @@ def main(argv=None):
             os._exit(3)
 
     threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
+
+    def on_sigterm(signum, frame):
+        # A CI job timeout sends SIGTERM: unwind through `finally` so the stack is torn down.
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     result = None
     try:
         result = chaos.run()
