@@ -1,15 +1,11 @@
 """Celery tasks: each takes ids, calls one service, and declares its delivery and retry policy.
 
-Queues come from CELERY_TASK_ROUTES; acks_late and reject_on_worker_lost from settings. Retries
-are explicit rather than `autoretry_for` so that the last failure can end the order through a
-service (needs_review, or failed for a processor that kept answering 3000) instead of leaving it
-non-final.
+Queues come from CELERY_TASK_ROUTES; acks_late and reject_on_worker_lost from settings.
 """
 
 import logging
 
-from celery import shared_task
-from celery.utils.time import get_exponential_backoff_interval
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -19,6 +15,7 @@ from payments.services import order_charge, order_give_up, order_verify, orders_
 logger = logging.getLogger(__name__)
 
 # Transient by nature: the gateway was unreachable or busy, or the database connection dropped.
+# Declines and validation errors are results, never exceptions, so they are never retried.
 RETRYABLE_ERRORS = (GatewayUnavailable, OperationalError, InterfaceError)
 
 # Defaults of the reconciler; its PeriodicTask row (editable in admin) passes its own kwargs.
@@ -27,42 +24,40 @@ RECONCILE_PROCESSING_AFTER_SECONDS = 60
 RECONCILE_LIMIT = 500
 
 
-def retry_countdown(retries):
-    """Seconds before retry number `retries + 1`: PAYMENTS_RETRY_BACKOFF * 2**retries, capped, full jitter."""
-    return get_exponential_backoff_interval(
-        factor=settings.PAYMENTS_RETRY_BACKOFF,
-        retries=retries,
-        maximum=settings.PAYMENTS_RETRY_BACKOFF_MAX,
-        full_jitter=settings.PAYMENTS_RETRY_JITTER,
-    )
+class OrderTask(Task):
+    """A task on one order: transient errors retry with capped exponential backoff and full jitter.
+
+    Countdowns are PAYMENTS_RETRY_BACKOFF * 2**n, capped at PAYMENTS_RETRY_BACKOFF_MAX, drawn
+    uniformly below that (AWS "full jitter") so that a gateway outage does not end in a
+    synchronised retry storm. When the retries run out, the order is ended through a service
+    (needs_review, or failed for a processor that kept answering 3000) instead of being left
+    for the reconciler to loop on.
+    """
+
+    acks_late = True
+    autoretry_for = RETRYABLE_ERRORS
+    retry_backoff = settings.PAYMENTS_RETRY_BACKOFF
+    retry_backoff_max = settings.PAYMENTS_RETRY_BACKOFF_MAX
+    retry_jitter = settings.PAYMENTS_RETRY_JITTER
+    max_retries = settings.PAYMENTS_MAX_RETRIES
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if isinstance(exc, RETRYABLE_ERRORS):
+            order_id = kwargs.get("order_id") or args[0]
+            logger.warning("Order %s: giving up after %d retries: %s", order_id, self.request.retries, exc)
+            order_give_up(order_id=order_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
 
 
-def _retry_or_give_up(task, exc, order_id):
-    if task.request.retries >= settings.PAYMENTS_MAX_RETRIES:
-        logger.warning("Order %s: giving up after %d retries: %s", order_id, task.request.retries, exc)
-        order_give_up(order_id=order_id, reason=f"Gave up after {task.request.retries} retries: {exc}")
-        return
-    countdown = retry_countdown(task.request.retries)
-    logger.info("Order %s: %s; retry %d in %ss", order_id, exc, task.request.retries + 1, countdown)
-    raise task.retry(exc=exc, countdown=countdown, max_retries=settings.PAYMENTS_MAX_RETRIES)
-
-
-@shared_task(bind=True, acks_late=True)
-def charge_order_task(self, order_id):
+@shared_task(base=OrderTask)
+def charge_order_task(order_id):
     """Sell the order (once), then hand over to verify_order_task."""
-    try:
-        order_charge(order_id=order_id)
-    except RETRYABLE_ERRORS as exc:
-        _retry_or_give_up(self, exc, order_id)
+    order_charge(order_id=order_id)
 
 
-@shared_task(bind=True, acks_late=True)
-def verify_order_task(self, order_id):
+@shared_task(base=OrderTask)
+def verify_order_task(order_id):
     """Confirm the recorded sale with the gateway and settle the order."""
-    try:
-        order_verify(order_id=order_id)
-    except RETRYABLE_ERRORS as exc:
-        _retry_or_give_up(self, exc, order_id)
+    order_verify(order_id=order_id)
 
 
 @shared_task(acks_late=True)

@@ -2,10 +2,11 @@
 
 import pytest
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from celery_app import app as celery_app
 from payments import tasks
-from payments.tasks import retry_countdown
+from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
 
 PAYMENT_TASK_QUEUES = {
     "payments.tasks.charge_order_task": "payments",
@@ -51,24 +52,12 @@ def test_payment_tasks_ack_late_and_requeue_when_their_worker_dies(task):
     assert celery_app.conf.worker_prefetch_multiplier == 1
 
 
-def test_retry_countdown_grows_exponentially_up_to_the_cap(settings):
-    # given
-    settings.PAYMENTS_RETRY_BACKOFF = 2
-    settings.PAYMENTS_RETRY_BACKOFF_MAX = 60
-    settings.PAYMENTS_RETRY_JITTER = False
-    # when
-    countdowns = [retry_countdown(n) for n in range(7)]
+@pytest.mark.parametrize("task", [tasks.charge_order_task, tasks.verify_order_task])
+def test_order_tasks_autoretry_only_transient_errors_with_capped_jittered_backoff(task, settings):
     # then
-    assert countdowns == [2, 4, 8, 16, 32, 60, 60]
-
-
-def test_retry_countdown_with_jitter_stays_within_the_exponential_bound(settings):
-    # given
-    settings.PAYMENTS_RETRY_BACKOFF = 2
-    settings.PAYMENTS_RETRY_BACKOFF_MAX = 60
-    settings.PAYMENTS_RETRY_JITTER = True
-    # when
-    samples = [retry_countdown(3) for _ in range(200)]
-    # then
-    assert all(0 <= s <= 16 for s in samples)
-    assert len(set(samples)) > 1
+    assert task.autoretry_for == (GatewayUnavailable, OperationalError, InterfaceError)
+    assert not issubclass(GatewayMisconfigured, task.autoretry_for)
+    assert task.retry_backoff == settings.PAYMENTS_RETRY_BACKOFF
+    assert task.retry_backoff_max == settings.PAYMENTS_RETRY_BACKOFF_MAX
+    assert task.retry_jitter is True
+    assert task.max_retries == settings.PAYMENTS_MAX_RETRIES
