@@ -89,6 +89,17 @@ class PaymentsQueue:
             raw_messages = self._raw_messages(conn.default_channel.client)
         return [json.loads(raw) for raw in raw_messages if self._is_charge_of(raw, order_id)]
 
+    def other_consumers(self):
+        """Connections to this Redis db that block-pop queues: workers that may take our message."""
+        with celery_app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            db = client.connection_pool.connection_kwargs.get("db", 0)
+            return [
+                entry
+                for entry in client.client_list()
+                if int(entry["db"]) == db and entry["cmd"] in {"brpop", "blpop", "brpoplpush", "blmove"}
+            ]
+
     def remove_seen(self):
         with celery_app.connection_for_write() as conn:
             client = conn.default_channel.client
