@@ -4,7 +4,6 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from payments.models import Order, OrderStatus
@@ -113,11 +112,9 @@ def test_create_order_answers_202_quickly_when_the_broker_is_down(
 
 
 def test_browsable_api_accepts_session_authentication(user, django_capture_on_commit_callbacks):
-    # given a user logged in with a session (the browsable API), not a token; the user is read
-    # back because UserFactory sets a password it does not save, and the session hash must match
-    # the stored one
+    # given a user logged in with a session (the browsable API), not a token
     client = APIClient()
-    client.force_login(get_user_model().objects.get(pk=user.pk))
+    client.force_login(user)
 
     # when
     with django_capture_on_commit_callbacks(execute=False):
