@@ -52,6 +52,10 @@ FAILED_STATUSES = frozenset(
 
 NONCE_CONSUMED = "91564"
 NONCE_UNKNOWN = "91565"
+# api_request_key answers that say nothing about whether the sale happened: the first request
+# with this key is still being processed (a hung earlier attempt may yet commit), or Braintree
+# failed to process it. Treating them as a decline would orphan a charge that lands later.
+REQUEST_KEY_UNDECIDED = frozenset({"915233", "915235"})
 
 
 class SaleOutcome:
@@ -203,7 +207,11 @@ def sale(*, order_id, amount, nonce, api_request_key):
     if result is None:
         # An empty or foreign body: we cannot tell whether the sale happened.
         raise GatewayUnavailable("Braintree sale returned an unreadable response")
-    return _sale_result(result)
+    sale_result = _sale_result(result)
+    undecided = REQUEST_KEY_UNDECIDED.intersection(sale_result.error_codes)
+    if sale_result.outcome == SaleOutcome.INVALID and undecided:
+        raise GatewayUnavailable(f"Braintree has not decided the sale with this api_request_key ({min(undecided)})")
+    return sale_result
 
 
 def find(transaction_id):

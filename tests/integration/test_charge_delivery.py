@@ -82,6 +82,22 @@ def test_sale_whose_response_was_lost_ends_paid_with_the_gateway_transaction(wor
     assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").exists()
 
 
+def test_sale_that_hangs_past_the_client_timeout_and_commits_later_is_adopted_not_failed(worker, sim):
+    # given: the first sale is held at the gateway for twice the client timeout and committed
+    # after the worker gave up; a resend with the same api_request_key meanwhile gets 915233
+    hang = 2 * FAST_WORKER_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"]
+    sim.set_faults({"rules": [{"kind": "hang", "count": 1, "seconds": hang, **SALE_PATH}]})
+    # when
+    order = create_order()
+    order = wait_for_final(order.pk, timeout=30)
+    # then: the late sale is the order's one charge, recorded as paid
+    [sale] = sales_in_ledger(sim, order.pk)
+    assert sale["status"] == "submitted_for_settlement"
+    assert order.status == OrderStatus.PAID
+    assert order.transaction_id == sale["id"]
+    assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").exists()
+
+
 def test_transient_errors_retry_with_growing_delays_then_need_review(worker, sim):
     # given: every sale answers 503
     sim.set_faults({"rules": [{"kind": "error", "status": 503, **SALE_PATH}]})

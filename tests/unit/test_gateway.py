@@ -122,6 +122,15 @@ def test_validation_error_returns_braintree_codes_as_strings(sdk):
     assert (result.outcome, result.transaction, result.error_codes) == (SaleOutcome.INVALID, None, ["91564"])
 
 
+@pytest.mark.parametrize("code", ["915233", "915235"])
+def test_sale_whose_request_key_is_still_undecided_is_unavailable_not_failed(sdk, code):
+    # given Braintree is still processing (or failed to process) the first sale with this key
+    sdk.transaction.sale.return_value = error_result(codes=[code], message="In flight")
+    # when / then: the outcome is unknown, so it must be retried, never recorded as a decline
+    with pytest.raises(GatewayUnavailable, match=code):
+        call_sale()
+
+
 @pytest.mark.parametrize(
     "sdk_error",
     [
