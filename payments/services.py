@@ -513,22 +513,31 @@ def orders_reconcile(*, pending_after_seconds, processing_after_seconds, limit):
     from payments.tasks import charge_order_task, verify_order_task
 
     counts = {"charge": 0, "verify": 0, "publish_failed": 0}
-    now = timezone.now()
     stuck = orders_stuck(
         pending_after_seconds=pending_after_seconds,
         processing_after_seconds=processing_after_seconds,
         limit=limit,
-        now=now,
     )
-    for order in stuck:
-        kind = "verify" if order.status == OrderStatus.PROCESSING and order.transaction_id else "charge"
-        published = _publish(verify_order_task if kind == "verify" else charge_order_task, order.pk)
-        counts[kind if published else "publish_failed"] += 1
-        _audit(order, OrderAttempt.Action.REQUEUE, outcome=f"reconciler_{kind}" if published else "publish_failed")
-        if published:
+    for candidate in stuck:
+        with transaction.atomic():
+            # Re-read under a lock: while workers drain a backlog the snapshot goes stale, and
+            # the audit row must describe the order as it is. An order that moved on since the
+            # snapshot, or that a worker has locked right now, is not stuck.
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(pk=candidate.pk, status=candidate.status, updated_at=candidate.updated_at)
+                .first()
+            )
+            if order is None:
+                continue
+            kind = "verify" if order.transaction_id else "charge"
             # Restarts the order's age, so one stuck order is re-sent once per threshold, not on
             # every run while its message waits in a backlog.
-            Order.objects.filter(pk=order.pk, status=order.status).update(updated_at=now)
+            order.save(update_fields=["updated_at"])
+            _audit(order, OrderAttempt.Action.REQUEUE, outcome=f"reconciler_{kind}")
+        # Published after the commit, holding no lock; a failure leaves the order for the next run.
+        published = _publish(verify_order_task if kind == "verify" else charge_order_task, order.pk)
+        counts[kind if published else "publish_failed"] += 1
     return counts
 
 

@@ -222,6 +222,21 @@ def test_reconciler_dispatches_each_stuck_order_once_per_threshold(our_queues_pu
     assert sold.attempts.get().outcome == "reconciler_verify"
 
 
+def test_reconciler_leaves_an_order_that_moved_on_since_its_snapshot(our_queues_purged, monkeypatch):
+    # given: the reconciler's query saw the order stuck in processing, but a worker has since
+    # recorded it as paid (a backlog makes such snapshots stale)
+    order = OrderFactory(status=OrderStatus.PROCESSING, transaction_id="k7x2m9qp", lease_expires_at=None)
+    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
+    snapshot = list(orders_stuck(pending_after_seconds=60, processing_after_seconds=60, limit=10))
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID, updated_at=timezone.now())
+    monkeypatch.setattr("payments.services.orders_stuck", lambda **kwargs: snapshot)
+    # when
+    counts = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
+    # then: nothing is re-sent and no audit row claims the paid order was still processing
+    assert counts == {"charge": 0, "verify": 0, "publish_failed": 0}
+    assert not order.attempts.exists()
+
+
 def test_data_migration_creates_the_reconcile_schedule_once_and_keeps_admin_edits():
     # given
     migration = importlib.import_module("payments.migrations.0002_reconcile_periodic_task")
