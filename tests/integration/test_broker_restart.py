@@ -1,0 +1,74 @@
+"""A broker restart with a charge in flight: the worker survives and keeps consuming.
+
+Regression test for celery 5.7.0, whose reconnect path closes the lost connection twice and dies
+with `AttributeError: 'NoneType' object has no attribute 'hostname'` when unacknowledged messages
+are pending (found by bench/chaos.py; the reason celery is pinned to 5.6.x).
+"""
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from bench.stack import RedisServer, Worker, environment, wait_until
+from celery_app import app as celery_app
+from payments.models import OrderStatus
+from payments.tasks import charge_order_task
+from tests.factories import OrderFactory
+from tests.integration.conftest import FAST_WORKER_SETTINGS, sales_in_ledger, wait_for_final, wait_for_order
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+SALE_PATH = {"methods": ["POST"], "paths": ["/transactions"]}
+
+
+def publish_charge(broker_url, order):
+    """Publish a charge to the private broker, retrying while it comes back up."""
+
+    def publish():
+        with celery_app.connection_for_write(broker_url) as conn:
+            charge_order_task.apply_async(args=[str(order.pk)], connection=conn, retry=False)
+        return True
+
+    wait_until(lambda: _quietly(publish), timeout=10, interval=0.2, desc="a publish to the restarted broker")
+
+
+def _quietly(action):
+    try:
+        return action()
+    except Exception:
+        return False
+
+
+def test_worker_survives_a_broker_restart_with_a_charge_in_flight(sim, run_dir):
+    # given: a worker on a private Redis, charging an order whose sale the gateway holds for 4 s
+    sim.set_faults({"rules": [{"kind": "latency", "count": 1, "latency_ms": 4000, **SALE_PATH}]})
+    in_flight, after_restart = OrderFactory(), OrderFactory()
+    with RedisServer(run_dir=run_dir) as redis_server:
+        env = environment(
+            db_name=connection.settings_dict["NAME"],
+            broker_url=redis_server.url(0),
+            simulator_url=sim.url,
+            extra={**FAST_WORKER_SETTINGS, "BRAINTREE_TIMEOUT_SECONDS": 10},
+        )
+        with Worker(name="broker-restart", queues="payments", concurrency=2, env=env, run_dir=run_dir) as worker:
+            publish_charge(redis_server.url(0), in_flight)
+            wait_for_order(in_flight.pk, lambda o: o.status == OrderStatus.PROCESSING, desc="the claim")
+
+            # when: the broker dies and comes back empty while the sale is in flight
+            redis_server.restart()
+            publish_charge(redis_server.url(0), after_restart)
+
+            # then: the worker is still alive and takes new work
+            assert wait_for_final(after_restart.pk, timeout=30).status == OrderStatus.PAID
+            assert worker.alive()
+
+            # and: the in-flight charge was cancelled with the connection and its message died
+            # with the broker; re-dispatched as the reconciler would (once its lease ran out), it
+            # adopts the sale the gateway committed instead of selling again
+            wait_until(lambda: len(sales_in_ledger(sim, in_flight.pk)) == 1, timeout=10, desc="the held sale")
+            in_flight.refresh_from_db()
+            wait_until(lambda: in_flight.lease_expires_at < timezone.now(), timeout=10, desc="the lease to expire")
+            publish_charge(redis_server.url(0), in_flight)
+            assert wait_for_final(in_flight.pk, timeout=30).status == OrderStatus.PAID
+    assert len(sales_in_ledger(sim, in_flight.pk)) == 1
+    assert len(sales_in_ledger(sim, after_restart.pk)) == 1
