@@ -316,9 +316,8 @@ if task is None:
     print("MISSING_PERIODIC_TASK")
     task = PeriodicTask(name=conf["name"], task=conf["task"])
 kwargs = json.loads(task.kwargs or "{{}}")
-for key in list(kwargs):
-    if any(word in key for word in ("seconds", "older", "threshold", "age")):
-        kwargs[key] = conf["threshold"]
+for key in ("pending_after_seconds", "processing_after_seconds"):
+    kwargs[key] = conf["threshold"]
 task.kwargs = json.dumps(kwargs)
 task.interval, task.crontab, task.solar, task.clocked = every, None, None, None
 task.enabled = True

@@ -77,6 +77,12 @@ class Order(models.Model):
                 condition=Q(status__in=ACTIVE_STATUSES),
                 name="order_active_by_age",
             ),
+            # The reconciler's recheck of parked orders whose sale may have landed late.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(status=OrderStatus.NEEDS_REVIEW, transaction_id__isnull=True),
+                name="order_in_review_by_age",
+            ),
             models.Index(fields=["owner", "-created_at"], name="order_owner_recent"),
             models.Index(fields=["transaction_id"], name="order_transaction_id"),
         ]

@@ -41,3 +41,23 @@ def orders_stuck(*, pending_after_seconds, processing_after_seconds, limit, now=
         .order_by("updated_at")
         .only("id", "status", "transaction_id", "updated_at")[:limit]
     )
+
+
+def orders_in_doubt(*, recheck_after_seconds, window_seconds, limit, now=None):
+    """Orders parked in needs_review with no recorded sale, young enough for a late sale to land.
+
+    A sale whose answer never came (timeout, a key still in flight) can commit at the gateway
+    after the worker's retries ran out. Rechecking these orders keeps such a charge from being
+    orphaned. The partial index `order_in_review_by_age` holds only these (rare) rows.
+    """
+    now = now or timezone.now()
+    return (
+        Order.objects.filter(
+            status=OrderStatus.NEEDS_REVIEW,
+            transaction_id__isnull=True,
+            updated_at__lt=now - timedelta(seconds=recheck_after_seconds),
+            created_at__gte=now - timedelta(seconds=window_seconds),
+        )
+        .order_by("updated_at")
+        .only("id", "status", "updated_at")[:limit]
+    )

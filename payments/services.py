@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from payments import gateway
 from payments.exceptions import (
+    GatewayError,
     GatewayMisconfigured,
     GatewayUnavailable,
     IdempotencyKeyInFlight,
@@ -21,7 +22,7 @@ from payments.exceptions import (
 )
 from payments.gateway import FAILED_STATUSES, NONCE_CONSUMED, PAID_STATUSES, SaleOutcome
 from payments.models import Order, OrderAttempt, OrderStatus
-from payments.selectors import orders_stuck
+from payments.selectors import orders_in_doubt, orders_stuck
 
 logger = logging.getLogger(__name__)
 
@@ -505,14 +506,15 @@ def _verify(order, *, allowed_from):
         return _transition(order, to_status, outcome=f"verified_{to_status}", **fields)
 
 
-def orders_reconcile(*, pending_after_seconds, processing_after_seconds, limit):
-    """Re-dispatch orders stuck in pending or processing (lease expired); returns counts.
+def orders_reconcile(*, pending_after_seconds, processing_after_seconds, limit, review_window_seconds=3600):
+    """Re-dispatch orders stuck in pending or processing (lease expired), and adopt sales that
+    landed at the gateway after their order was parked in needs_review; returns counts.
 
     Re-dispatching an order that a worker is on is harmless: the claim makes it a no-op.
     """
     from payments.tasks import charge_order_task, verify_order_task
 
-    counts = {"charge": 0, "verify": 0, "publish_failed": 0}
+    counts = {"charge": 0, "verify": 0, "publish_failed": 0, "adopted": 0}
     stuck = orders_stuck(
         pending_after_seconds=pending_after_seconds,
         processing_after_seconds=processing_after_seconds,
@@ -538,7 +540,53 @@ def orders_reconcile(*, pending_after_seconds, processing_after_seconds, limit):
         # Published after the commit, holding no lock; a failure leaves the order for the next run.
         published = _publish(verify_order_task if kind == "verify" else charge_order_task, order.pk)
         counts[kind if published else "publish_failed"] += 1
+
+    in_doubt = orders_in_doubt(
+        recheck_after_seconds=processing_after_seconds, window_seconds=review_window_seconds, limit=limit
+    )
+    for candidate in in_doubt:
+        try:
+            counts["adopted"] += _order_recheck_late_sale(candidate)
+        except GatewayError:
+            # The gateway is down or refuses us: the next run asks again.
+            logger.warning("Recheck of order %s at the gateway failed", candidate.pk, exc_info=True)
+            break
     return counts
+
+
+def _order_recheck_late_sale(candidate):
+    """Ask the gateway whether a parked order's sale landed after all; record it as paid if so."""
+    # Taking the recheck by a conditional update keeps overlapping reconciler runs from asking
+    # twice, and spaces the rechecks of one order by the threshold.
+    taken = Order.objects.filter(
+        pk=candidate.pk, status=OrderStatus.NEEDS_REVIEW, updated_at=candidate.updated_at
+    ).update(updated_at=timezone.now())
+    if not taken:
+        return False
+    order = Order.objects.get(pk=candidate.pk)
+    late_sale = _find_paid_sale(order)
+    if late_sale is None:
+        return False
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status != OrderStatus.NEEDS_REVIEW or order.transaction_id:
+            return False
+        if late_sale.amount != order.amount:
+            # Money moved, but not the money this order asked for: a human must look.
+            _audit(order, OrderAttempt.Action.SEARCH, outcome="late_sale_amount_mismatch", transaction_id=late_sale.id)
+            return False
+        # The search result is the gateway's own record of a successful sale for this order_id
+        # and amount: as good as a find, so the order is paid without another round trip.
+        _transition(
+            order,
+            OrderStatus.PAID,
+            outcome="late_sale_adopted",
+            payment_method_nonce="",
+            lease_expires_at=None,
+            failure_reason="",
+            **_sale_fields(late_sale),
+        )
+    return True
 
 
 def order_requeue(*, order_id):

@@ -22,6 +22,8 @@ RETRYABLE_ERRORS = (GatewayUnavailable, OperationalError, InterfaceError)
 RECONCILE_PENDING_AFTER_SECONDS = 60
 RECONCILE_PROCESSING_AFTER_SECONDS = 60
 RECONCILE_LIMIT = 500
+# How long after its creation a parked order is still rechecked for a sale that landed late.
+RECONCILE_REVIEW_WINDOW_SECONDS = 3600
 
 
 class OrderTask(Task):
@@ -65,12 +67,14 @@ def reconcile_orders_task(
     pending_after_seconds=RECONCILE_PENDING_AFTER_SECONDS,
     processing_after_seconds=RECONCILE_PROCESSING_AFTER_SECONDS,
     limit=RECONCILE_LIMIT,
+    review_window_seconds=RECONCILE_REVIEW_WINDOW_SECONDS,
 ):
     """Re-dispatch stuck orders; scheduled by django-celery-beat (`payments: reconcile stuck orders`)."""
     counts = orders_reconcile(
         pending_after_seconds=pending_after_seconds,
         processing_after_seconds=processing_after_seconds,
         limit=limit,
+        review_window_seconds=review_window_seconds,
     )
     if any(counts.values()):
         logger.info("Reconciled stuck orders: %s", counts)

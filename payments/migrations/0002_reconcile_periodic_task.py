@@ -10,7 +10,12 @@ from django.db import migrations
 
 TASK_NAME = "payments: reconcile stuck orders"
 INTERVAL_SECONDS = 60
-KWARGS = {"pending_after_seconds": 60, "processing_after_seconds": 60, "limit": 500}
+KWARGS = {
+    "pending_after_seconds": 60,
+    "processing_after_seconds": 60,
+    "limit": 500,
+    "review_window_seconds": 3600,
+}
 
 
 def create_reconcile_task(apps, schema_editor):

@@ -11,9 +11,10 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from payments import gateway
 from payments.exceptions import IllegalTransition
 from payments.models import Order, OrderAttempt, OrderStatus
-from payments.selectors import orders_stuck
+from payments.selectors import orders_in_doubt, orders_stuck
 from payments.services import order_charge, order_give_up, order_reverify, order_verify, orders_reconcile
 from tests.factories import OrderFactory
 from tests.integration.conftest import purge_our_queues, sales_in_ledger
@@ -206,6 +207,16 @@ def test_stuck_order_query_can_use_the_partial_active_index():
     assert "order_active_by_age" in plan
 
 
+def test_parked_order_recheck_query_can_use_its_partial_index():
+    # given: a planner told to avoid sequential scans whenever an index can answer
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    # when
+    plan = orders_in_doubt(recheck_after_seconds=60, window_seconds=3600, limit=500).explain()
+    # then
+    assert "order_in_review_by_age" in plan
+
+
 def test_reconciler_dispatches_each_stuck_order_once_per_threshold(our_queues_purged):
     # given
     old = timezone.now() - timedelta(minutes=10)
@@ -216,8 +227,8 @@ def test_reconciler_dispatches_each_stuck_order_once_per_threshold(our_queues_pu
     first = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
     second = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
     # then
-    assert first == {"charge": 1, "verify": 1, "publish_failed": 0}
-    assert second == {"charge": 0, "verify": 0, "publish_failed": 0}
+    assert first == {"charge": 1, "verify": 1, "publish_failed": 0, "adopted": 0}
+    assert second == {"charge": 0, "verify": 0, "publish_failed": 0, "adopted": 0}
     assert pending.attempts.get().outcome == "reconciler_charge"
     assert sold.attempts.get().outcome == "reconciler_verify"
 
@@ -233,8 +244,61 @@ def test_reconciler_leaves_an_order_that_moved_on_since_its_snapshot(our_queues_
     # when
     counts = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
     # then: nothing is re-sent and no audit row claims the paid order was still processing
-    assert counts == {"charge": 0, "verify": 0, "publish_failed": 0}
+    assert counts == {"charge": 0, "verify": 0, "publish_failed": 0, "adopted": 0}
     assert not order.attempts.exists()
+
+
+def park_with_a_late_sale(order, sim):
+    """The order's sale lands at the gateway, but the order was parked before it heard back."""
+    gateway.sale(
+        order_id=str(order.pk), amount=order.amount, nonce="fake-valid-nonce", api_request_key=f"{order.pk}:0"
+    )
+    Order.objects.filter(pk=order.pk).update(
+        status=OrderStatus.NEEDS_REVIEW, updated_at=timezone.now() - timedelta(minutes=5)
+    )
+    [sale] = sales_in_ledger(sim, order.pk)
+    return sale
+
+
+def test_reconciler_adopts_a_sale_that_landed_after_the_order_was_parked(sim, our_queues_purged):
+    # given
+    order = OrderFactory(amount=Decimal("12.34"), status=OrderStatus.PROCESSING)
+    sale = park_with_a_late_sale(order, sim)
+    # when
+    counts = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
+    # then: the charge is recorded on its order, not orphaned
+    order.refresh_from_db()
+    assert counts["adopted"] == 1
+    assert (order.status, order.transaction_id, order.amount) == (OrderStatus.PAID, sale["id"], Decimal(sale["amount"]))
+    assert order.attempts.filter(outcome="late_sale_adopted", from_status="needs_review", to_status="paid").exists()
+
+
+def test_reconciler_asks_about_a_parked_order_once_per_threshold(sim, our_queues_purged):
+    # given: a parked order whose sale never happened
+    order = OrderFactory(status=OrderStatus.NEEDS_REVIEW)
+    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    # when
+    first = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
+    second = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
+    # then
+    order.refresh_from_db()
+    assert first["adopted"] == second["adopted"] == 0
+    assert order.status == OrderStatus.NEEDS_REVIEW
+    assert list(order.attempts.values_list("action", "outcome")) == [("search", "no_paid_sale")]
+
+
+def test_reconciler_leaves_a_parked_order_whose_late_sale_has_another_amount(sim, our_queues_purged):
+    # given
+    order = OrderFactory(amount=Decimal("12.34"), status=OrderStatus.PROCESSING)
+    park_with_a_late_sale(order, sim)
+    Order.objects.filter(pk=order.pk).update(amount=Decimal("99.00"))
+    # when
+    counts = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
+    # then: a human must look
+    order.refresh_from_db()
+    assert counts["adopted"] == 0
+    assert (order.status, order.transaction_id) == (OrderStatus.NEEDS_REVIEW, None)
+    assert order.attempts.filter(outcome="late_sale_amount_mismatch").exists()
 
 
 def test_data_migration_creates_the_reconcile_schedule_once_and_keeps_admin_edits():
@@ -254,4 +318,6 @@ def test_data_migration_creates_the_reconcile_schedule_once_and_keeps_admin_edit
     assert (task.interval.every, task.interval.period) == (60, "seconds")
     assert task.queue == "maintenance"
     assert task.expire_seconds == 60
-    assert json.loads(task.kwargs) == {"pending_after_seconds": 60, "processing_after_seconds": 60, "limit": 500}
+    assert json.loads(task.kwargs) == {
+        "pending_after_seconds": 60, "processing_after_seconds": 60, "limit": 500, "review_window_seconds": 3600,
+    }
