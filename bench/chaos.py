@@ -770,10 +770,15 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
             except Exception:
                 ledger_n = -1
             sig = (tuple(sorted(counts.items())), ledger_n)
+            # A couple of seconds of silence so a stray redelivered task would show up; with
+            # orders parked in needs_review, long enough for the reconciler's recheck of them
+            # (threshold + two intervals) to have adopted a sale that landed late.
+            silence = 3
+            if counts.get("needs_review", 0):
+                silence = RECONCILE_THRESHOLD_SECONDS + 2 * RECONCILE_INTERVAL_SECONDS + 1
             if active == 0 and sig == last_sig:
                 stable_since = stable_since or now()
-                # A couple of seconds of silence so a stray redelivered task would show up.
-                if now() - stable_since >= 3:
+                if now() - stable_since >= silence:
                     self.quiet = True
                     break
             else:
