@@ -202,6 +202,39 @@ def pid_alive(pid):
     return state not in ("Z", "X")
 
 
+# --- a private database --------------------------------------------------------------------------
+
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def create_database(name):
+    """CREATE DATABASE `name` on the local PostgreSQL; fails if it exists (never reuses one)."""
+    import psycopg  # lazily: most users of this module never need it
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(name):
+    """DROP DATABASE `name` (WITH FORCE: sessions of killed processes may linger)."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(env, *argv, code=None, timeout=120, log_path=None):
+    """Run `manage.py *argv` (with `-c code` for `shell`) in `env`; its stdout, or StackError."""
+    cmd = [PYTHON, "manage.py", *argv] + (["-c", code] if code is not None else [])
+    result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if log_path is not None:
+        with open(log_path, "a") as log:
+            log.write(f"$ manage.py {' '.join(argv)}\n{result.stdout}\n{result.stderr}\n")
+    if result.returncode != 0:
+        raise StackError(f"manage.py {' '.join(argv)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
 # --- the process base class ----------------------------------------------------------------------
 
 _names = itertools.count(1)

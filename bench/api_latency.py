@@ -1,0 +1,358 @@
+"""API latency with the broker up and down: the API stores the order and answers 202 at once.
+
+    python -m bench.api_latency [--requests 300] [--concurrency 4] [--rounds 10] [--out FILE]
+
+The product promise is that ``POST /api/orders/`` stores the order and answers 202 whatever the
+broker's state: the order row is the outbox, the publish happens after commit with a bounded
+retry policy, and the reconciler dispatches what could not be published. This benchmark measures
+what that costs a client. It starts its own gunicorn (2 workers, ``config.settings.test``) on a
+fresh database ``payments_bench_<pid>`` (dropped at the end) and a private ``redis-server`` as the
+broker, with no Celery worker (orders stay ``pending``, which is all the API promises), and times
+three kinds of request over keep-alive ``http.client`` connections from a small thread pool:
+
+  baseline     ``GET /api/orders/<id>/``: an authenticated one-row read, the floor of any request;
+  broker up    ``POST /api/orders/`` (unique Idempotency-Key each): insert, commit, publish;
+  broker down  the same POST with the redis-server stopped: insert, commit, failed publish.
+
+The kinds run interleaved in ``--rounds`` rounds (the broker is stopped and restarted in each), so
+machine noise hits all three alike, and each is quoted as a ratio to the baseline of the same run.
+Afterwards the database must hold exactly one ``pending`` order for every POST answered 202, and
+the API's log one "Could not publish" warning per broker-down POST (so the down case really was
+down). Exit status: 0 pass; 1 a POST answered non-202, a request failed, or a check failed;
+2 setup failed; 3 the global deadline expired; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+
+from bench.stack import (
+    PROXY_VARIABLES,
+    RedisServer,
+    StackError,
+    WebServer,
+    create_database,
+    drop_database,
+    environment,
+    make_run_dir,
+    manage,
+)
+
+KINDS = ("baseline", "broker up", "broker down")
+ORDER_BODY = json.dumps({"amount": "12.34", "payment_method_nonce": "fake-valid-nonce",
+                         "currency": "USD", "description": "api latency bench"}).encode()
+REQUEST_TIMEOUT = 30.0  # far above the ~0.5 s publish budget: a hung request is a finding, not noise
+# The API user and token, and the settings that bound a publish to a dead broker (for the report).
+SETUP_CODE = """
+import json
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+user = get_user_model().objects.create_user(username="bench")
+print("TOKEN", Token.objects.create(user=user).key)
+transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+print("PUBLISH", json.dumps({"CELERY_TASK_PUBLISH_RETRY_POLICY": settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
+                             **{k: transport.get(k) for k in ("socket_connect_timeout", "socket_timeout")}}))
+"""
+
+
+class Deadline(Exception):
+    pass
+
+
+def percentile(sorted_values, q):
+    """Nearest-rank percentile of an ascending list (no interpolation: every figure was observed)."""
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+
+
+class Clients:
+    """One keep-alive HTTP connection per pool thread, authenticated with the bench token.
+
+    http.client never consults proxy variables, and reopens a connection the server closed
+    (gunicorn's sync workers close after every response), so a request always costs its connect.
+    """
+
+    def __init__(self, host, port, token):
+        self.host, self.port, self.token = host, port, token
+        self.local = threading.local()
+
+    def call(self, method, path, body=None, headers=None):
+        """(status, decoded JSON or None, seconds); status 0 when the request failed."""
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
+        hdrs = {"Authorization": f"Token {self.token}", **(headers or {})}
+        if body is not None:
+            hdrs["Content-Type"] = "application/json"
+        t0 = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()  # the next call reconnects
+            return 0, None, time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        return resp.status, data, elapsed
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.deadline = time.monotonic() + args.timeout
+        self.run_dir = make_run_dir("api-latency")
+        self.db_name = f"payments_bench_{os.getpid()}"
+        self.db_created = False
+        self.redis = self.web = self.clients = self.publish_settings = None
+        self.pool = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="client")
+        self.samples = {kind: [] for kind in KINDS}    # (answered as expected, seconds)
+        self.busy = {kind: 0.0 for kind in KINDS}      # wall time spent on each kind's batches
+        self.posts = []                                # (kind, key, status, order id) of every POST
+
+    def log(self, msg):
+        print(f"[api_latency] {msg}", file=sys.stderr, flush=True)
+
+    def check_deadline(self):
+        if time.monotonic() > self.deadline:
+            raise Deadline()
+
+    # -- setup and teardown
+
+    def start(self):
+        self.log(f"run dir {self.run_dir}; database {self.db_name}")
+        self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
+        env = environment(db_name=self.db_name, broker_url=self.redis.url(0), app_name="api-latency")
+        create_database(self.db_name)
+        self.db_created = True
+        manage(env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
+        out = dict(line.split(" ", 1) for line in manage(env, "shell", code=SETUP_CODE).splitlines()
+                   if line.startswith(("TOKEN ", "PUBLISH ")))
+        token, self.publish_settings = out["TOKEN"], out["PUBLISH"]
+        self.web = WebServer(run_dir=self.run_dir, name="web", env=env, workers=2).start()
+        self.clients = Clients(self.web.host, self.web.port, token)
+
+    def teardown(self):
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in (self.web, self.redis):
+            if proc is not None:
+                try:
+                    proc.stop(timeout=5)
+                except Exception as exc:  # teardown must reach everything
+                    self.log(f"stop {proc.name}: {exc!r}")
+        if self.db_created:  # only ever the database this run created
+            try:
+                drop_database(self.db_name)
+            except Exception as exc:
+                self.log(f"drop database {self.db_name}: {exc!r}")
+
+    def kill_everything(self):
+        """The watchdog's last resort: SIGKILL both process groups and drop the database."""
+        for proc in (self.web, self.redis):
+            if proc is not None:
+                proc.signal_group(signal.SIGKILL)
+        if self.db_created:
+            drop_database(self.db_name)
+
+    # -- measuring
+
+    def post(self, kind):
+        key = f"bench-{uuid.uuid4()}"
+        status, data, seconds = self.clients.call("POST", "/api/orders/", ORDER_BODY, {"Idempotency-Key": key})
+        self.posts.append((kind, key, status, (data or {}).get("id") if status == 202 else None))
+        return status, seconds
+
+    def batch(self, n, fn, expect, kind=None):
+        """Run `n` calls of `fn` on the pool; under `kind` (None: unmeasured), record each call's
+        (answered `expect`, seconds) and the batch's wall time."""
+        self.check_deadline()
+        t0 = time.perf_counter()
+        results = list(self.pool.map(lambda _: fn(), range(n)))
+        if kind is not None:
+            self.busy[kind] += time.perf_counter() - t0
+            self.samples[kind] += [(status == expect, seconds) for status, seconds in results]
+
+    def run(self):
+        a = self.args
+        # The baseline reads one existing order; creating it also connects the API to the broker.
+        status, data, _ = self.clients.call("POST", "/api/orders/", ORDER_BODY)
+        if status != 202:
+            raise StackError(f"could not create the baseline order: {status} {data}")
+        self.posts.append(("setup", None, status, data["id"]))
+        get_path = f"/api/orders/{data['id']}/"
+
+        def get():
+            status, _, seconds = self.clients.call("GET", get_path)
+            return status, seconds
+
+        # Unmeasured warm-up: both gunicorn workers import lazily and open their first connections.
+        self.batch(4 * a.concurrency, get, 200)
+        self.batch(4 * a.concurrency, lambda: self.post("warm-up"), 202)
+        for r in range(a.rounds):
+            # Spread the remainder so every kind gets exactly --requests.
+            n = a.requests // a.rounds + (r < a.requests % a.rounds)
+            self.batch(n, lambda: self.post("broker up"), 202, kind="broker up")
+            self.batch(n, get, 200, kind="baseline")
+            self.redis.stop(timeout=5)  # SIGTERM: the broker is gone, its port refuses connections
+            self.batch(n, lambda: self.post("broker down"), 202, kind="broker down")
+            self.redis.start()
+            # Each gunicorn worker finds its broker connection dead and reconnects on its next
+            # publish; do that unmeasured so "broker up" is steady state, not recovery.
+            self.batch(2 * a.concurrency, lambda: self.post("warm-up"), 202)
+            self.log(f"round {r + 1}/{a.rounds} done")
+
+    # -- checking and reporting
+
+    def check_database(self):
+        """Every POST answered 202 stored exactly one order, still pending; nothing else was stored."""
+        accepted = [(key, oid) for _, key, status, oid in self.posts if status == 202]
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.db_name}") as conn:
+            rows = conn.execute("SELECT id::text, idempotency_key, status FROM payments_order").fetchall()
+        by_key = {}
+        for oid, key, status in rows:
+            by_key.setdefault(key, []).append((oid, status))
+        # A non-202 POST breaks the promise even when unmeasured (setup, warm-up).
+        problems = [f"{kind} POST {key} answered {status or 'nothing'}"
+                    for kind, key, status, _ in self.posts if status != 202]
+        for key, oid in accepted:
+            found = by_key.get(key, [])
+            if found != [(oid, "pending")]:
+                problems.append(f"POST {key} answered 202 with order {oid}; the database has {found}")
+        if len(rows) != len(accepted):
+            problems.append(f"{len(rows)} orders in the database for {len(accepted)} accepted POSTs")
+        return len(accepted), len(rows), problems
+
+    def result(self, command):
+        """The table's figures, the database check and the log check, as one JSON-able dict."""
+        rows = self.summary()
+        accepted, stored, problems = self.check_database()
+        down = rows["broker down"]["requests"]
+        logged = self.web.log_text().count("Could not publish")
+        if logged != down:
+            problems.append(f"the API logged {logged} publish failures for {down} broker-down POSTs")
+        errors = sum(r["errors"] for r in rows.values())
+        return {"command": command, "kinds": rows, "passed": not (problems or errors),
+                "accepted_posts": accepted, "orders_stored": stored, "problems": problems,
+                "publish_failures_logged": logged, "publish_settings": json.loads(self.publish_settings),
+                "run_dir": str(self.run_dir)}
+
+    def summary(self):
+        rows = {}
+        for kind in KINDS:
+            times = sorted(s for _, s in self.samples[kind])
+            rows[kind] = {
+                "requests": len(times),
+                "errors": sum(not ok for ok, _ in self.samples[kind]),
+                **{f"p{q}_ms": percentile(times, q / 100) * 1000 for q in (50, 95, 99)},
+                "max_ms": times[-1] * 1000 if times else float("nan"),
+                "requests_per_s": len(times) / self.busy[kind] if self.busy[kind] else float("nan"),
+            }
+        base = rows["baseline"]
+        for row in rows.values():
+            row["p50_ratio"] = row["p50_ms"] / base["p50_ms"]
+            row["p99_ratio"] = row["p99_ms"] / base["p99_ms"]
+        return rows
+
+
+def print_report(result):
+    print(f"\n$ {result['command']}\n")
+    print(f"{'kind':<12} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'max ms':>8} {'req/s':>7} {'p50/base':>8} {'p99/base':>8}")
+    for kind, r in result["kinds"].items():
+        print(f"{kind:<12} {r['requests']:>8} {r['errors']:>6} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} "
+              f"{r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} {r['requests_per_s']:>7.1f} "
+              f"{r['p50_ratio']:>8.2f} {r['p99_ratio']:>8.2f}")
+    print(f"\nDatabase check: {result['accepted_posts']} POSTs answered 202 (measured, warm-up and the "
+          f"baseline's order), {result['orders_stored']} orders stored")
+    print(f"Publish failures logged by the API: {result['publish_failures_logged']} "
+          f"(broker-down POSTs: {result['kinds']['broker down']['requests']})")
+    print(f"Publish budget with the broker down: {json.dumps(result['publish_settings'])}")
+    for problem in result["problems"][:20]:
+        print(f"  PROBLEM: {problem}")
+    verdict = "PASS: every POST answered 202 and stored exactly one pending order" if result["passed"] else "FAIL"
+    print(f"Result: {verdict} ({result['elapsed_seconds']:.0f}s; logs in {result['run_dir']})")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.api_latency", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300, help="measured requests per kind")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (broker restarts)")
+    parser.add_argument("--timeout", type=float, default=240, help="global limit in seconds")
+    parser.add_argument("--out", default=None, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    if args.requests < args.rounds or args.concurrency < 1:
+        parser.error("need --requests >= --rounds and --concurrency >= 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    for name in PROXY_VARIABLES:  # no proxy for us either (environment() strips it for children)
+        os.environ.pop(name, None)
+    command = " ".join(["python -m bench.api_latency", *(sys.argv[1:] if argv is None else argv)])
+    bench = Bench(args)
+
+    def watchdog():
+        # Never hang a terminal or CI: past the deadline plus a grace, kill everything and exit.
+        time.sleep(args.timeout + 30)
+        bench.log(f"global deadline of {args.timeout:.0f}s exceeded; killing the stack")
+        try:
+            bench.kill_everything()
+        finally:
+            os._exit(3)
+
+    threading.Thread(target=watchdog, daemon=True).start()
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt()  # unwind through `finally`, as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    started = time.monotonic()
+    code, result = 2, None
+    try:
+        bench.start()
+        bench.run()
+        result = bench.result(command)
+        code = 0 if result["passed"] else 1
+    except Deadline:
+        bench.log(f"global deadline of {args.timeout:.0f}s expired")
+        code = 3
+    except (StackError, TimeoutError, OSError, subprocess.TimeoutExpired, psycopg.Error) as exc:
+        bench.log(f"setup or run failed: {exc}")
+    except KeyboardInterrupt:
+        bench.log("interrupted")
+        code = 130
+    finally:
+        bench.teardown()
+    if result is not None:
+        result["elapsed_seconds"] = time.monotonic() - started
+        print_report(result)
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(result, indent=2))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
