@@ -125,8 +125,12 @@ def order_dispatch(order_id):
 def _publish(task, order_id):
     try:
         task.apply_async(args=[str(order_id)])
-    except Exception:
-        logger.warning("Could not publish %s for order %s; the reconciler will", task.name, order_id, exc_info=True)
+    except Exception as exc:
+        # One line, no traceback: during a broker outage every request lands here.
+        logger.warning(
+            "Could not publish %s for order %s (%s: %s); the reconciler will",
+            task.name, order_id, type(exc).__name__, exc,
+        )
         return False
     return True
 
