@@ -42,6 +42,19 @@ class IllegalTransition(PaymentsError):
     default_message = "The order is not in a state that allows this."
 
 
+class OrderLeased(Exception):
+    """Another worker's claim on the order holds until `until`: not this delivery's turn yet.
+
+    The holder may be alive (a duplicate message) or dead (its message came back to us), and only
+    the lease's expiry tells them apart, so the task looks again then.
+    """
+
+    def __init__(self, order_id, until):
+        self.order_id = order_id
+        self.until = until
+        super().__init__(f"Order {order_id} is claimed until {until.isoformat()}")
+
+
 class GatewayError(Exception):
     """Base of everything the gateway adapter raises."""
 

@@ -19,6 +19,7 @@ from payments.exceptions import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     IllegalTransition,
+    OrderLeased,
 )
 from payments.gateway import FAILED_STATUSES, NONCE_CONSUMED, PAID_STATUSES, SaleOutcome
 from payments.models import Order, OrderAttempt, OrderStatus
@@ -205,14 +206,12 @@ def _order_claim(order_id):
         if order is None:
             logger.warning("Charge of unknown order %s ignored", order_id)
             return None
-        claimable = order.status == OrderStatus.PENDING or (
-            order.status == OrderStatus.PROCESSING
-            and not order.transaction_id
-            and not _lease_is_live(order, now)
-        )
-        if not claimable:
-            # Terminal, parked, already sold (verify's turn), or another worker holds a live
-            # lease: a duplicate or redelivered message must not sell again.
+        unsold = order.status == OrderStatus.PROCESSING and not order.transaction_id
+        if unsold and _lease_is_live(order, now):
+            # A duplicate or redelivered message must not sell while another claim holds.
+            raise OrderLeased(order.pk, order.lease_expires_at)
+        if not (order.status == OrderStatus.PENDING or unsold):
+            # Final, parked, or already sold (verify's turn): nothing for a charge to do.
             return None
         if order.claims >= settings.PAYMENTS_MAX_CLAIMS:
             # A poison order (e.g. its worker is killed every time) must stop looping.
@@ -276,6 +275,8 @@ def _needs_lookup(result):
 
 def order_charge(*, order_id):
     """Charge the order exactly once: claim it, sell (or adopt an earlier sale), record the result.
+
+    Raises `OrderLeased` while another worker's claim on the order is live.
 
     Raises `GatewayUnavailable` when the outcome is unknown or the processor asked to try again;
     the caller retries, and the next attempt searches the gateway before selling again.

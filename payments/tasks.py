@@ -8,8 +8,9 @@ import logging
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
-from payments.exceptions import GatewayUnavailable
+from payments.exceptions import GatewayUnavailable, OrderLeased
 from payments.services import order_charge, order_give_up, order_verify, orders_reconcile
 
 logger = logging.getLogger(__name__)
@@ -50,10 +51,17 @@ class OrderTask(Task):
             order_give_up(order_id=order_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
 
 
-@shared_task(base=OrderTask)
-def charge_order_task(order_id):
+@shared_task(base=OrderTask, bind=True)
+def charge_order_task(self, order_id):
     """Sell the order (once), then hand over to verify_order_task."""
-    order_charge(order_id=order_id)
+    try:
+        order_charge(order_id=order_id)
+    except OrderLeased as leased:
+        # Come back when the other claim's lease ends: if its worker is alive the order is
+        # settled by then and this is a no-op; if it died (this message is its redelivery), the
+        # order is charged again without waiting for the reconciler.
+        countdown = max(0.0, (leased.until - timezone.now()).total_seconds()) + 1
+        raise self.retry(exc=leased, countdown=countdown)
 
 
 @shared_task(base=OrderTask)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from payments import gateway
-from payments.exceptions import IllegalTransition
+from payments.exceptions import IllegalTransition, OrderLeased
 from payments.models import Order, OrderAttempt, OrderStatus
 from payments.selectors import orders_in_doubt, orders_stuck
 from payments.services import order_charge, order_give_up, order_reverify, order_verify, orders_reconcile
@@ -29,15 +29,15 @@ def our_queues_purged():
     purge_our_queues()
 
 
-def test_duplicate_delivery_while_a_lease_is_live_does_nothing(sim):
+def test_duplicate_delivery_while_a_lease_is_live_sells_nothing_and_says_until_when(sim):
     # given: another worker claimed the order a moment ago
-    order = OrderFactory(
-        status=OrderStatus.PROCESSING, claims=1, lease_expires_at=timezone.now() + timedelta(seconds=60)
-    )
+    lease_end = timezone.now() + timedelta(seconds=60)
+    order = OrderFactory(status=OrderStatus.PROCESSING, claims=1, lease_expires_at=lease_end)
     # when
-    result = order_charge(order_id=order.pk)
+    with pytest.raises(OrderLeased) as leased:
+        order_charge(order_id=order.pk)
     # then
-    assert result is None
+    assert leased.value.until == lease_end
     order.refresh_from_db()
     assert (order.status, order.claims) == (OrderStatus.PROCESSING, 1)
     assert sales_in_ledger(sim, order.pk) == []
