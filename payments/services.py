@@ -127,10 +127,10 @@ def _publish(task, order_id):
     try:
         task.apply_async(args=[str(order_id)])
     except Exception as exc:
-        # One line, no traceback: during a broker outage every request lands here.
+        # One line, no traceback (during a broker outage every request lands here), and the
+        # class name only: some transports put the broker URL, password included, in messages.
         logger.warning(
-            "Could not publish %s for order %s (%s: %s); the reconciler will",
-            task.name, order_id, type(exc).__name__, exc,
+            "Could not publish %s for order %s (%s); the reconciler will", task.name, order_id, type(exc).__name__
         )
         return False
     return True
