@@ -10,8 +10,10 @@ from celery_app import app as celery_app
 from tests.factories import UserFactory
 
 PAYMENTS_QUEUE = "payments"
-# Nothing listens here: connections are refused at once, like a broker that is down.
-CLOSED_PORT_BROKER_URL = "redis://127.0.0.1:1/11"
+# Nothing listens here: connections are refused at once, like a broker that is down. The
+# password lets tests check that it never reaches a log line or a response.
+BROKER_PASSWORD = "hunter2-secret"
+CLOSED_PORT_BROKER_URL = f"redis://:{BROKER_PASSWORD}@127.0.0.1:1/11"
 
 
 def client_for(user):
