@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from bench.stack import Simulator, Worker, environment, make_run_dir, wait_until
+from bench.stack import Simulator, Worker, environment, wait_until
 from celery_app import app as celery_app
 from payments import gateway
 from payments.models import Order
@@ -39,8 +39,9 @@ FAST_WORKER_SETTINGS = {
 
 
 @pytest.fixture(scope="session")
-def run_dir():
-    return make_run_dir("pipeline-tests")
+def run_dir(tmp_path_factory):
+    """Process logs of the session; pytest keeps the last few runs' for diagnosis."""
+    return tmp_path_factory.mktemp("pipeline-tests")
 
 
 @pytest.fixture(scope="session")

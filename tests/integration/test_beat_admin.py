@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from bench.stack import Beat, RedisServer, Simulator, Worker, environment, make_run_dir, wait_until
+from bench.stack import Beat, RedisServer, Simulator, Worker, environment, wait_until
 from payments.models import Order, OrderAttempt
 from tests.factories import OrderFactory
 
@@ -53,9 +53,9 @@ def reconcile_schedule():
 
 
 @pytest.fixture
-def beat_stack(reconcile_schedule):
+def beat_stack(reconcile_schedule, tmp_path_factory):
     """Beat, the maintenance and payments workers and the simulator; yields beat."""
-    run_dir = make_run_dir("beat-admin")
+    run_dir = tmp_path_factory.mktemp("beat-admin")
     with RedisServer(run_dir=run_dir) as redis_server, Simulator(run_dir=run_dir) as sim:
         env = environment(
             db_name=connection.settings_dict["NAME"],

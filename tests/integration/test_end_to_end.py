@@ -21,7 +21,6 @@ from bench.stack import (
     Worker,
     environment,
     http_request,
-    make_run_dir,
     wait_until,
 )
 from tests.factories import UserFactory
@@ -59,8 +58,8 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(django_db_setup, django_db_blocker):
-    run_dir = make_run_dir("end-to-end")
+def stack(django_db_setup, django_db_blocker, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("end-to-end")
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]
     with RedisServer(run_dir=run_dir) as redis_server, Simulator(run_dir=run_dir) as sim:
