@@ -1,0 +1,459 @@
+"""Pipeline throughput: how fast one payments worker drains orders, against the raw gateway work.
+
+    python -m bench.pipeline_throughput [--orders 200] [--concurrency 2] [--out FILE]   # ~1 min
+
+Every order costs the gateway one sale and one find; nothing the pipeline does can avoid that.
+This benchmark measures the pipeline's drain rate as a ratio to that floor, in one run on one
+machine. It starts its own simulator, private ``redis-server`` and fresh database
+``payments_pipeline_<pid>`` (dropped at the end), then:
+
+  baseline    one Django process (``manage.py shell``) doing sale + find through
+              ``payments.gateway`` (the real SDK) for ``--orders`` orders, first sequentially,
+              then on ``--concurrency`` threads (the worker's concurrency): pairs/s and the
+              process's CPU per pair (``os.times()``);
+  pipeline    ``--orders`` orders bulk-inserted ``pending`` straight into the database (with
+              their ``create`` audit row, as ``order_create`` writes them; the API is bypassed so
+              the figure is the workers' drain rate), then one charge task published per order
+              with ``order_dispatch`` (the API's own publish) to ONE
+              ``celery -A celery_app worker -Q payments -c N`` (prefork), already running and
+              warmed up. Measured from just before the first publish to the last order's
+              ``paid`` (its ``updated_at``, written by the worker), with the worker's CPU
+              (main + pool processes, from ``/proc``) over the same span, and the audit rows
+              written per order.
+
+A short unmeasured warm-up batch goes through the worker first (imports, first connections).
+Afterwards every order (warm-up included) must be ``paid`` with exactly one successful sale in the
+simulator ledger, the one the order recorded, and every baseline pair must have been approved and
+found paid. Exit status: 0 pass; 1 a check failed; 2 setup failed; 3 the global deadline expired;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.stack import (
+    PROXY_VARIABLES,
+    PYTHON,
+    REPO_ROOT,
+    RedisServer,
+    Simulator,
+    StackError,
+    Worker,
+    create_database,
+    drop_database,
+    environment,
+    make_run_dir,
+    manage,
+)
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAID_STATUSES = {"authorized", "authorizing", "submitted_for_settlement", "settling", "settled",
+                 "settlement_pending", "settlement_confirmed"}
+POLL_INTERVAL = 0.05
+
+SETUP_CODE = """
+from django.contrib.auth import get_user_model
+get_user_model().objects.create_user(username="bench")
+print("OK")
+"""
+
+# Sale + find through the project's adapter, as the worker's services call it; prints one JSON line.
+BASELINE_CODE = """
+import json, os, time, uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from payments import gateway
+
+N, THREADS, WARMUP = int(os.environ["BENCH_N"]), int(os.environ["BENCH_THREADS"]), int(os.environ["BENCH_WARMUP"])
+
+def pair(_):
+    oid = f"baseline-{uuid.uuid4()}"
+    result = gateway.sale(order_id=oid, amount=Decimal("12.34"), nonce="fake-valid-nonce",
+                          api_request_key=f"{oid}:0")
+    if result.outcome != "approved":
+        return False
+    info = gateway.find(result.transaction.id)
+    return info is not None and info.is_paid and info.order_id == oid
+
+def phase(threads, n):
+    cpu0, t0 = os.times(), time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        ok = list(pool.map(pair, range(n)))
+    seconds, cpu1 = time.perf_counter() - t0, os.times()
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {"threads": threads, "pairs": n, "errors": ok.count(False), "seconds": seconds, "cpu_seconds": cpu}
+
+phase(THREADS, WARMUP)  # unmeasured: builds the gateway client, warms imports
+print("BASELINE " + json.dumps([phase(1, N), phase(THREADS, N)]), flush=True)
+"""
+
+# Insert the batch pending (as order_create stores it, without its on_commit publish), say READY,
+# wait for GO on stdin, then publish one charge task per order as the API does.
+PUBLISH_CODE = """
+import json, os, sys, time
+from decimal import Decimal
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from payments.models import Order, OrderAttempt
+from payments.services import _fingerprint, order_dispatch
+
+n, desc, nonce, amount = int(os.environ["BENCH_N"]), os.environ["BENCH_TAG"], "fake-valid-nonce", Decimal("12.34")
+owner = get_user_model().objects.get(username="bench")
+fingerprint = _fingerprint(amount=amount, currency="USD", description=desc, nonce=nonce)
+with transaction.atomic():
+    orders = Order.objects.bulk_create([
+        Order(owner=owner, amount=amount, currency="USD", description=desc, payment_method_nonce=nonce,
+              request_fingerprint=fingerprint) for _ in range(n)])
+    OrderAttempt.objects.bulk_create([
+        OrderAttempt(order=o, action=OrderAttempt.Action.CREATE, to_status=o.status) for o in orders])
+ids = [str(o.pk) for o in orders]
+print("READY", flush=True)
+if sys.stdin.readline().strip() != "GO":
+    sys.exit(4)
+t0 = time.time()
+published = sum(bool(order_dispatch(oid)) for oid in ids)
+t1 = time.time()
+print("PUBLISHED " + json.dumps({"first_publish": t0, "last_publish": t1, "published": published}), flush=True)
+"""
+
+
+def machine_cpu():
+    """CPU seconds the whole machine has been busy (every core, all but idle and iowait), from /proc/stat."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+
+
+class Deadline(Exception):
+    pass
+
+
+def proc_cpu(pid, children=()):
+    """CPU seconds (user + system) of `pid` (with its reaped children) and of live `children`."""
+    total = 0
+    for p, with_reaped in [(pid, True), *((c, False) for c in children)]:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        if with_reaped:
+            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: recycled pool processes
+        total += ticks
+    return total / CLK_TCK
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.deadline = time.monotonic() + args.timeout
+        self.run_dir = make_run_dir("pipeline-throughput")
+        self.db_name = f"payments_pipeline_{os.getpid()}"
+        self.db_created = False
+        self.sim = self.redis = self.worker = self.env = None
+        self.children = []   # Popen of the publish child, for teardown
+        self.baseline = None
+        self.pipeline = None
+        self.batches = []    # description tags of every batch pushed through the worker
+
+    def log(self, msg):
+        print(f"[pipeline_throughput] {msg}", file=sys.stderr, flush=True)
+
+    def remaining(self):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise Deadline()
+        return left
+
+    def dsn(self):
+        return f"host=127.0.0.1 port=5432 user=postgres dbname={self.db_name}"
+
+    # -- setup and teardown
+
+    def start(self):
+        self.log(f"run dir {self.run_dir}; database {self.db_name}")
+        self.sim = Simulator(run_dir=self.run_dir, name="sim").start()
+        self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
+        self.env = environment(db_name=self.db_name, broker_url=self.redis.url(0), simulator_url=self.sim.url,
+                               app_name="pipeline-throughput")
+        create_database(self.db_name)
+        self.db_created = True
+        manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
+        manage(self.env, "shell", code=SETUP_CODE, timeout=self.remaining(), log_path=self.run_dir / "manage.log")
+
+    def stop_all(self, sig=None):
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+                child.wait(5)
+        for proc in (self.worker, self.redis, self.sim):
+            if proc is not None:
+                try:
+                    if sig is None:
+                        proc.stop(timeout=10)
+                    else:
+                        proc.signal_group(sig)
+                except Exception as exc:  # teardown must reach everything
+                    self.log(f"stop {proc.name}: {exc!r}")
+
+    def teardown(self):
+        self.stop_all()
+        if self.db_created:  # only ever the database this run created
+            try:
+                drop_database(self.db_name)
+            except Exception as exc:
+                self.log(f"drop database {self.db_name}: {exc!r}")
+
+    def kill_everything(self):
+        """The watchdog's last resort: SIGKILL every process group and drop the database."""
+        self.stop_all(signal.SIGKILL)
+        if self.db_created:
+            drop_database(self.db_name)
+
+    # -- the baseline: raw gateway work in one process
+
+    def run_baseline(self):
+        a = self.args
+        env = {**self.env, "BENCH_N": str(a.orders), "BENCH_THREADS": str(a.concurrency),
+               "BENCH_WARMUP": str(a.warmup)}
+        sim_cpu0 = proc_cpu(self.sim.pid)
+        out = manage(env, "shell", code=BASELINE_CODE, timeout=self.remaining(), log_path=self.run_dir / "baseline.log")
+        sim_cpu = proc_cpu(self.sim.pid) - sim_cpu0
+        line = next(l for l in out.splitlines() if l.startswith("BASELINE "))
+        sequential, threaded = json.loads(line.split(" ", 1)[1])
+        self.baseline = {"sequential": sequential, "threaded": threaded,
+                         "sim_cpu_seconds_incl_warmup_and_startup": sim_cpu}
+        for phase in (sequential, threaded):
+            self.log(f"baseline {phase['threads']} thread(s): {phase['pairs'] / phase['seconds']:.1f} pairs/s")
+
+    # -- the pipeline: one worker drains a batch
+
+    def push_batch(self, n, tag):
+        """Insert `n` pending orders, publish their charges, wait until all are terminal.
+
+        Returns the publish child's timestamps, the worker CPU over the drain, and the end time.
+        """
+        self.batches.append(tag)
+        env = {**self.env, "BENCH_N": str(n), "BENCH_TAG": tag}
+        child = subprocess.Popen([PYTHON, "manage.py", "shell", "-c", PUBLISH_CODE], cwd=REPO_ROOT, env=env,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.children.append(child)
+        self.expect_line(child, "READY")
+        children = self.worker.child_pids()
+        cpu0 = proc_cpu(self.worker.pid, children)
+        sim_cpu0, redis_cpu0, machine0 = proc_cpu(self.sim.pid), proc_cpu(self.redis.pid), machine_cpu()
+        child.stdin.write("GO\n")
+        child.stdin.flush()
+        published = json.loads(self.expect_line(child, "PUBLISHED "))
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            while True:
+                terminal, = conn.execute(
+                    "SELECT count(*) FROM payments_order WHERE description = %s AND status IN "
+                    "('paid', 'failed', 'needs_review')", [tag]).fetchone()
+                if terminal >= n:
+                    break
+                if self.remaining() < 1:
+                    raise Deadline()
+                time.sleep(POLL_INTERVAL)
+            last_update, = conn.execute(
+                "SELECT extract(epoch FROM max(updated_at))::float8 FROM payments_order WHERE description = %s",
+                [tag]).fetchone()
+        # Pool processes recycled during the drain are in the main process's cutime by now.
+        cpu = proc_cpu(self.worker.pid, self.worker.child_pids()) - cpu0
+        sim_cpu, redis_cpu = proc_cpu(self.sim.pid) - sim_cpu0, proc_cpu(self.redis.pid) - redis_cpu0
+        machine = machine_cpu() - machine0
+        child.wait(timeout=30)
+        if child.returncode != 0:
+            raise StackError(f"publish child exited {child.returncode}: {child.stderr.read()[-2000:]}")
+        return {**published, "last_update": last_update, "worker_cpu_seconds": cpu,
+                "sim_cpu_seconds": sim_cpu, "redis_cpu_seconds": redis_cpu,
+                "machine_cpu_seconds": machine,
+                "worker_children": len(children)}
+
+    def expect_line(self, child, prefix):
+        """The rest of the child's first stdout line starting with `prefix` (bounded by the deadline)."""
+        while True:
+            ready, _, _ = select.select([child.stdout], [], [], min(self.remaining(), 120))
+            if not ready:
+                raise Deadline()
+            line = child.stdout.readline()
+            if not line:
+                child.wait(5)
+                raise StackError(f"publish child exited {child.returncode} before {prefix.strip()}: "
+                                 f"{child.stderr.read()[-3000:]}")
+            if line.startswith(prefix):
+                return line[len(prefix):].strip()
+
+    def run_pipeline(self):
+        a = self.args
+        self.worker = Worker(queues="payments", concurrency=a.concurrency, pool="prefork", loglevel="info",
+                             env=self.env, run_dir=self.run_dir, name="worker").start()
+        self.push_batch(a.warmup, "pipeline warm-up")
+        self.log(f"warm-up batch of {a.warmup} drained")
+        result = self.push_batch(a.orders, "pipeline measured")
+        result["seconds"] = result["last_update"] - result["first_publish"]
+        with psycopg.connect(self.dsn()) as conn:
+            audit = dict(conn.execute(
+                "SELECT a.action, count(*) FROM payments_orderattempt a JOIN payments_order o ON o.id = a.order_id "
+                "WHERE o.description = %s GROUP BY a.action ORDER BY a.action", ["pipeline measured"]).fetchall())
+        result["audit_rows"] = audit
+        result["audit_rows_per_order"] = sum(audit.values()) / a.orders
+        self.pipeline = result
+        self.log(f"pipeline: {a.orders / result['seconds']:.1f} orders/s")
+
+    # -- checking and reporting
+
+    def check(self):
+        problems = []
+        for phase in (self.baseline["sequential"], self.baseline["threaded"]):
+            if phase["errors"]:
+                problems.append(f"baseline {phase['threads']} thread(s): {phase['errors']} pairs not approved/paid")
+        if self.pipeline["published"] != self.args.orders:
+            problems.append(f"published {self.pipeline['published']} of {self.args.orders} charge tasks")
+        with psycopg.connect(self.dsn()) as conn:
+            orders = conn.execute("SELECT id::text, status, transaction_id FROM payments_order "
+                                  "WHERE description = ANY(%s)", [self.batches]).fetchall()
+        ledger = {}
+        for tx in self.sim.transactions():
+            if tx.get("type") == "sale" and tx.get("status") in PAID_STATUSES:
+                ledger.setdefault(tx.get("order_id"), []).append(tx["id"])
+        expected = self.args.orders + self.args.warmup
+        if len(orders) != expected:
+            problems.append(f"{len(orders)} orders in the database, expected {expected}")
+        for oid, status, txn in orders:
+            sales = ledger.get(oid, [])
+            if status != "paid":
+                problems.append(f"order {oid} ended {status}")
+            if len(sales) != 1:
+                problems.append(f"order {oid} has {len(sales)} successful sales in the ledger: {sales}")
+            elif sales[0] != txn:
+                problems.append(f"order {oid} recorded {txn}, the ledger's sale is {sales[0]}")
+        return len(orders), problems
+
+    def result(self, command):
+        a, p, b = self.args, self.pipeline, self.baseline
+        seq, thr = b["sequential"], b["threaded"]
+        rows = []
+        for label, phase in ((f"baseline sale+find, 1 thread", seq),
+                             (f"baseline sale+find, {thr['threads']} threads", thr)):
+            rows.append({"kind": label, "units": phase["pairs"], "seconds": phase["seconds"],
+                         "per_s": phase["pairs"] / phase["seconds"],
+                         "cpu_ms_per_unit": 1000 * phase["cpu_seconds"] / phase["pairs"]})
+        rows.append({"kind": f"pipeline, 1 worker -c {a.concurrency}", "units": a.orders, "seconds": p["seconds"],
+                     "per_s": a.orders / p["seconds"], "cpu_ms_per_unit": 1000 * p["worker_cpu_seconds"] / a.orders})
+        base = rows[1]  # like for like: the baseline at the worker's concurrency
+        for row in rows:
+            row["rate_ratio"] = row["per_s"] / base["per_s"]
+            row["cpu_ratio"] = row["cpu_ms_per_unit"] / base["cpu_ms_per_unit"]
+        checked, problems = self.check()
+        return {"command": command, "rows": rows, "passed": not problems, "problems": problems,
+                "orders_checked": checked, "baseline": b, "pipeline": p,
+                "pipeline_sim_cpu_ms_per_order": 1000 * p["sim_cpu_seconds"] / a.orders,
+                "pipeline_redis_cpu_ms_per_order": 1000 * p["redis_cpu_seconds"] / a.orders,
+                "pipeline_machine_cpu_ms_per_order": 1000 * p["machine_cpu_seconds"] / a.orders,
+                "publish_seconds": p["last_publish"] - p["first_publish"],
+                "cpus": os.cpu_count(), "run_dir": str(self.run_dir)}
+
+
+def print_report(result):
+    print(f"\n$ {result['command']}\n")
+    print(f"{'kind':<32} {'n':>5} {'seconds':>8} {'per s':>7} {'ratio':>6} {'CPU ms/unit':>11} {'CPU ratio':>9}")
+    for r in result["rows"]:
+        print(f"{r['kind']:<32} {r['units']:>5} {r['seconds']:>8.2f} {r['per_s']:>7.1f} {r['rate_ratio']:>6.2f} "
+              f"{r['cpu_ms_per_unit']:>11.2f} {r['cpu_ratio']:>9.2f}")
+    p = result["pipeline"]
+    print(f"\n(units: sale+find pairs for the baselines, orders for the pipeline; ratios against the "
+          f"{result['rows'][1]['kind']!r} row; pipeline CPU is the worker's, main + pool, from /proc)")
+    print(f"Pipeline: publishing took {result['publish_seconds']:.2f}s; simulator CPU "
+          f"{result['pipeline_sim_cpu_ms_per_order']:.2f} ms/order, redis {result['pipeline_redis_cpu_ms_per_order']:.2f} ms/order, "
+          f"whole machine {result['pipeline_machine_cpu_ms_per_order']:.2f} ms/order (PostgreSQL and the rest: the remainder); "
+          f"{result['cpus']} CPUs")
+    print(f"Audit rows per order: {p['audit_rows_per_order']:.2f} "
+          f"({', '.join(f'{k} {v}' for k, v in p['audit_rows'].items())})")
+    for problem in result["problems"][:20]:
+        print(f"  PROBLEM: {problem}")
+    verdict = ("PASS: every order paid with exactly one successful sale in the ledger; every baseline pair approved"
+               if result["passed"] else "FAIL")
+    print(f"Result: {verdict} ({result['orders_checked']} orders checked, {result['elapsed_seconds']:.0f}s; "
+          f"logs in {result['run_dir']})")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline_throughput", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=200, help="measured orders (and baseline pairs per phase)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker prefork processes = baseline threads")
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured orders (and pairs) first")
+    parser.add_argument("--timeout", type=float, default=240, help="global limit in seconds")
+    parser.add_argument("--out", default=None, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    if args.orders < 1 or args.concurrency < 1 or args.warmup < 1:
+        parser.error("need --orders, --concurrency and --warmup >= 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    for name in PROXY_VARIABLES:  # no proxy for us either (environment() strips it for children)
+        os.environ.pop(name, None)
+    command = " ".join(["python -m bench.pipeline_throughput", *(sys.argv[1:] if argv is None else argv)])
+    bench = Bench(args)
+
+    def watchdog():
+        # Never hang a terminal or CI: past the deadline plus a grace, kill everything and exit.
+        time.sleep(args.timeout + 30)
+        bench.log(f"global deadline of {args.timeout:.0f}s exceeded; killing the stack")
+        try:
+            bench.kill_everything()
+        finally:
+            os._exit(3)
+
+    threading.Thread(target=watchdog, daemon=True).start()
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt()  # unwind through `finally`, as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    started = time.monotonic()
+    code, result = 2, None
+    try:
+        bench.start()
+        bench.run_baseline()
+        bench.run_pipeline()
+        result = bench.result(command)
+        code = 0 if result["passed"] else 1
+    except Deadline:
+        bench.log(f"global deadline of {args.timeout:.0f}s expired")
+        code = 3
+    except (StackError, TimeoutError, OSError, ValueError, StopIteration, subprocess.TimeoutExpired,
+            psycopg.Error) as exc:
+        bench.log(f"setup or run failed: {exc!r}")
+    except KeyboardInterrupt:
+        bench.log("interrupted")
+        code = 130
+    finally:
+        bench.teardown()
+    if result is not None:
+        result["elapsed_seconds"] = time.monotonic() - started
+        print_report(result)
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(result, indent=2))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
