@@ -30,18 +30,16 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg
 
+from bench.runner import Deadline, run_benchmark
 from bench.stack import (
-    PROXY_VARIABLES,
     RedisServer,
     StackError,
     WebServer,
@@ -68,10 +66,6 @@ transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 print("PUBLISH", json.dumps({"CELERY_TASK_PUBLISH_RETRY_POLICY": settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
                              **{k: transport.get(k) for k in ("socket_connect_timeout", "socket_timeout")}}))
 """
-
-
-class Deadline(Exception):
-    pass
 
 
 def percentile(sorted_values, q):
@@ -308,50 +302,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    for name in PROXY_VARIABLES:  # no proxy for us either (environment() strips it for children)
-        os.environ.pop(name, None)
-    command = " ".join(["python -m bench.api_latency", *(sys.argv[1:] if argv is None else argv)])
     bench = Bench(args)
-
-    def watchdog():
-        # Never hang a terminal or CI: past the deadline plus a grace, kill everything and exit.
-        time.sleep(args.timeout + 30)
-        bench.log(f"global deadline of {args.timeout:.0f}s exceeded; killing the stack")
-        try:
-            bench.kill_everything()
-        finally:
-            os._exit(3)
-
-    threading.Thread(target=watchdog, daemon=True).start()
-
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt()  # unwind through `finally`, as Ctrl-C does
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    started = time.monotonic()
-    code, result = 2, None
-    try:
-        bench.start()
-        bench.run()
-        result = bench.result(command)
-        code = 0 if result["passed"] else 1
-    except Deadline:
-        bench.log(f"global deadline of {args.timeout:.0f}s expired")
-        code = 3
-    except (StackError, TimeoutError, OSError, subprocess.TimeoutExpired, psycopg.Error) as exc:
-        bench.log(f"setup or run failed: {exc}")
-    except KeyboardInterrupt:
-        bench.log("interrupted")
-        code = 130
-    finally:
-        bench.teardown()
-    if result is not None:
-        result["elapsed_seconds"] = time.monotonic() - started
-        print_report(result)
-        if args.out:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps(result, indent=2))
-    return code
+    return run_benchmark(
+        prog="bench.api_latency", argv=argv, args=args, bench=bench,
+        steps=[bench.start, bench.run], print_report=print_report,
+    )
 
 
 if __name__ == "__main__":

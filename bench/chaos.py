@@ -26,9 +26,7 @@ import argparse
 import json
 import os
 import random
-import re
 import signal
-import statistics
 import subprocess
 import sys
 import threading

@@ -37,14 +37,12 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import psycopg
 
+from bench.runner import Deadline, run_benchmark
 from bench.stack import (
-    PROXY_VARIABLES,
     PYTHON,
     REPO_ROOT,
     RedisServer,
@@ -134,10 +132,6 @@ def machine_cpu():
     with open("/proc/stat") as fh:
         fields = [int(v) for v in fh.readline().split()[1:]]
     return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
-
-
-class Deadline(Exception):
-    pass
 
 
 def proc_cpu(pid, children=()):
@@ -347,7 +341,7 @@ class Bench:
         a, p, b = self.args, self.pipeline, self.baseline
         seq, thr = b["sequential"], b["threaded"]
         rows = []
-        for label, phase in ((f"baseline sale+find, 1 thread", seq),
+        for label, phase in (("baseline sale+find, 1 thread", seq),
                              (f"baseline sale+find, {thr['threads']} threads", thr)):
             rows.append({"kind": label, "units": phase["pairs"], "seconds": phase["seconds"],
                          "per_s": phase["pairs"] / phase["seconds"],
@@ -407,52 +401,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    for name in PROXY_VARIABLES:  # no proxy for us either (environment() strips it for children)
-        os.environ.pop(name, None)
-    command = " ".join(["python -m bench.pipeline_throughput", *(sys.argv[1:] if argv is None else argv)])
     bench = Bench(args)
-
-    def watchdog():
-        # Never hang a terminal or CI: past the deadline plus a grace, kill everything and exit.
-        time.sleep(args.timeout + 30)
-        bench.log(f"global deadline of {args.timeout:.0f}s exceeded; killing the stack")
-        try:
-            bench.kill_everything()
-        finally:
-            os._exit(3)
-
-    threading.Thread(target=watchdog, daemon=True).start()
-
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt()  # unwind through `finally`, as Ctrl-C does
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    started = time.monotonic()
-    code, result = 2, None
-    try:
-        bench.start()
-        bench.run_baseline()
-        bench.run_pipeline()
-        result = bench.result(command)
-        code = 0 if result["passed"] else 1
-    except Deadline:
-        bench.log(f"global deadline of {args.timeout:.0f}s expired")
-        code = 3
-    except (StackError, TimeoutError, OSError, ValueError, StopIteration, subprocess.TimeoutExpired,
-            psycopg.Error) as exc:
-        bench.log(f"setup or run failed: {exc!r}")
-    except KeyboardInterrupt:
-        bench.log("interrupted")
-        code = 130
-    finally:
-        bench.teardown()
-    if result is not None:
-        result["elapsed_seconds"] = time.monotonic() - started
-        print_report(result)
-        if args.out:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps(result, indent=2))
-    return code
+    return run_benchmark(
+        prog="bench.pipeline_throughput", argv=argv, args=args, bench=bench,
+        steps=[bench.start, bench.run_baseline, bench.run_pipeline], print_report=print_report,
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Test settings: real PostgreSQL and Redis on their own database name and Redis db number."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, env_int
 
 SECRET_KEY = "test-only-not-a-secret"
 DEBUG = False
@@ -21,5 +21,5 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
 BRAINTREE_MERCHANT_ID = env("BRAINTREE_MERCHANT_ID", "sim_merchant")
 BRAINTREE_PUBLIC_KEY = env("BRAINTREE_PUBLIC_KEY", "sim_public_key")
 BRAINTREE_PRIVATE_KEY = env("BRAINTREE_PRIVATE_KEY", "sim_private_key")
-BRAINTREE_TIMEOUT_SECONDS = env_int("BRAINTREE_TIMEOUT_SECONDS", 3)  # noqa: F405
+BRAINTREE_TIMEOUT_SECONDS = env_int("BRAINTREE_TIMEOUT_SECONDS", 3)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
