@@ -63,6 +63,10 @@ class GatewayUnavailable(GatewayError):
     """Transient: timeout, connection error, 429 or 5xx. The outcome of a write is unknown."""
 
 
+class ProcessorUnavailable(GatewayUnavailable):
+    """The processor answered `failed` (3000): no money moved; sell again under a new key later."""
+
+
 class GatewayMisconfigured(GatewayError):
     """Permanent: bad credentials, forbidden, wrong SDK or bad request. Never retried."""
 

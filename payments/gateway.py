@@ -51,7 +51,6 @@ FAILED_STATUSES = frozenset(
 )
 
 NONCE_CONSUMED = "91564"
-NONCE_UNKNOWN = "91565"
 # api_request_key answers that say nothing about whether the sale happened: the first request
 # with this key is still being processed (a hung earlier attempt may yet commit), or Braintree
 # failed to process it. Treating them as a decline would orphan a charge that lands later.

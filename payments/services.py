@@ -20,6 +20,7 @@ from payments.exceptions import (
     IdempotencyKeyReused,
     IllegalTransition,
     OrderLeased,
+    ProcessorUnavailable,
 )
 from payments.gateway import FAILED_STATUSES, NONCE_CONSUMED, PAID_STATUSES, SaleOutcome
 from payments.models import Order, OrderAttempt, OrderStatus
@@ -158,10 +159,6 @@ def _transition(order, to_status, *, action=OrderAttempt.Action.TRANSITION, outc
         detail=detail or {},
     )
     return order
-
-
-class ProcessorUnavailable(GatewayUnavailable):
-    """The processor answered `failed` (3000): no money moved; sell again under a new key later."""
 
 
 def _audit(order, action, *, outcome="", transaction_id="", detail=None):
