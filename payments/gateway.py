@@ -30,25 +30,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
+from payments.statuses import TRANSACTION_FAILED_STATUSES, TRANSACTION_PAID_STATUSES
 
 logger = logging.getLogger(__name__)
 
-# Braintree statuses that mean the customer's money is (being) captured: the order is paid.
-PAID_STATUSES = frozenset(
-    {
-        "authorized",
-        "authorizing",
-        "submitted_for_settlement",
-        "settling",
-        "settled",
-        "settlement_pending",
-        "settlement_confirmed",
-    }
-)
-# Statuses that mean no money moved (or it was given back before settling).
-FAILED_STATUSES = frozenset(
-    {"processor_declined", "gateway_rejected", "failed", "settlement_declined", "voided"}
-)
+PAID_STATUSES = TRANSACTION_PAID_STATUSES
+FAILED_STATUSES = TRANSACTION_FAILED_STATUSES
 
 NONCE_CONSUMED = "91564"
 # api_request_key answers that say nothing about whether the sale happened: the first request

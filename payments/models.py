@@ -5,16 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 
-class OrderStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
-    PAID = "paid", "Paid"
-    FAILED = "failed", "Failed"
-    NEEDS_REVIEW = "needs_review", "Needs review"
-
-
-TERMINAL_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.NEEDS_REVIEW})
-ACTIVE_STATUSES = (OrderStatus.PENDING, OrderStatus.PROCESSING)
+from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus  # noqa: F401 (re-exported)
 
 
 class Order(models.Model):
@@ -91,8 +82,9 @@ class Order(models.Model):
         return f"Order {self.id} ({self.status})"
 
     @property
-    def is_terminal(self):
-        return self.status in TERMINAL_STATUSES
+    def is_resting(self):
+        """No worker will move it again: paid, failed, or parked in needs_review for a human."""
+        return self.status in RESTING_STATUSES
 
 
 class OrderAttempt(models.Model):

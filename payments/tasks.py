@@ -11,6 +11,12 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from payments.exceptions import GatewayUnavailable, OrderLeased
+from payments.schedules import (
+    RECONCILE_LIMIT,
+    RECONCILE_PENDING_AFTER_SECONDS,
+    RECONCILE_PROCESSING_AFTER_SECONDS,
+    RECONCILE_REVIEW_WINDOW_SECONDS,
+)
 from payments.services import order_charge, order_give_up, order_verify, orders_reconcile
 
 logger = logging.getLogger(__name__)
@@ -19,12 +25,6 @@ logger = logging.getLogger(__name__)
 # Declines and validation errors are results, never exceptions, so they are never retried.
 RETRYABLE_ERRORS = (GatewayUnavailable, OperationalError, InterfaceError)
 
-# Defaults of the reconciler; its PeriodicTask row (editable in admin) passes its own kwargs.
-RECONCILE_PENDING_AFTER_SECONDS = 60
-RECONCILE_PROCESSING_AFTER_SECONDS = 60
-RECONCILE_LIMIT = 500
-# How long after its creation a parked order is still rechecked for a sale that landed late.
-RECONCILE_REVIEW_WINDOW_SECONDS = 3600
 
 
 class OrderTask(Task):

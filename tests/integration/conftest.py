@@ -117,7 +117,7 @@ def wait_for_order(order_id, predicate, timeout=20, desc="order state"):
 
 
 def wait_for_final(order_id, timeout=20):
-    return wait_for_order(order_id, lambda o: o.is_terminal, timeout=timeout, desc="a final status")
+    return wait_for_order(order_id, lambda o: o.is_resting, timeout=timeout, desc="a final status")
 
 
 def sales_in_ledger(simulator, order_id):
