@@ -372,8 +372,7 @@ class Gateway:
             if tx is None:
                 return None, False
             if tx["status"] not in SIMULATED_SETTLEMENT_FROM | {"authorized"}:
-                raise NotAllowed(
-                    f"cannot decline the settlement of a {tx['status']} transaction")
+                raise NotAllowed(f"cannot decline the settlement of a {tx['status']} transaction")
             tx["force_settlement_decline"] = True
             self.store.save_transaction(tx)
             if tx["status"] == "authorized":
@@ -388,12 +387,12 @@ class Gateway:
                 return None
             if tx["type"] != "sale" or tx["status"] not in DISPUTABLE:
                 raise NotAllowed(f"cannot dispute a {tx['type']} in status {tx['status']}"
-                                     f" (only a sale in {sorted(DISPUTABLE)})")
+                                 f" (only a sale in {sorted(DISPUTABLE)})")
             reason = params.get("reason", "fraud")
             kind = params.get("kind", "chargeback")
             if reason not in DISPUTE_REASONS or kind not in DISPUTE_KINDS:
                 raise NotAllowed(f"reason must be one of {sorted(DISPUTE_REASONS)} and kind"
-                                     f" one of {sorted(DISPUTE_KINDS)}")
+                                 f" one of {sorted(DISPUTE_KINDS)}")
             amount = Decimal(tx["amount"])
             if params.get("amount") is not None:
                 amount, amount_error = sandbox.parse_amount(str(params["amount"]))

@@ -249,7 +249,7 @@ def search_ids_reply(ids):
 
 
 def search_page_reply(transactions, disputes_of):
-    """Step two of a search: the requested transactions in full (``disputes_of(tx)`` lists its disputes)."""
+    """Step two of a search: the transactions in full; ``disputes_of(tx)`` lists each one's disputes."""
     children = [
         ("current_page_number", 1),
         ("page_size", PAGE_SIZE),

@@ -57,8 +57,8 @@ MESSAGES = {
     "915233": "A request with this API request key is still being processed.",
 }
 
-# Settlement response code of a decline forced through POST /__sim__/transactions/{id}/decline_settlement
-# (the first sandbox settlement-declined amount).
+# Settlement response code of a decline forced through the control API's decline_settlement
+# route (the first sandbox settlement-declined amount).
 FORCED_SETTLEMENT_DECLINE_CODE = "4001"
 MAX_AMOUNT = Decimal("99999999.99")
 MAX_ORDER_ID = 255

@@ -432,7 +432,8 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"disputes": [responses.dispute_row(d) for d in self.server.store.disputes()]}
 
     def _control_webhooks(self, match, doc, url):
-        return 200, {"url": self.server.config.webhook_url, "webhooks": self.server.outbox.records()}
+        server = self.server
+        return 200, {"url": server.config.webhook_url, "webhooks": server.outbox.records()}
 
     def _control_mint_nonce(self, match, card_params, url):
         nonce, record, errors = self.server.gateway.mint_nonce(card_params)

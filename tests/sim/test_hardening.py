@@ -99,7 +99,8 @@ def test_body_over_the_limit_answers_413_and_the_server_keeps_serving(make_sim, 
 
 
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY, PLAIN_DTD])
-def test_xml_with_a_dtd_or_entities_is_refused_with_400_and_nothing_recorded(sim, control, gateway, body):
+def test_xml_with_a_dtd_or_entities_is_refused_with_400_and_nothing_recorded(
+        sim, control, gateway, body):
     # when
     response = _raw(sim.url, "POST", "/merchants/sim_merchant/transactions", body=body,
                     headers={"Authorization": sim.expected_auth,
