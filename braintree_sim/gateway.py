@@ -5,6 +5,7 @@ that read and then write hold the store lock for the whole sequence, so two conc
 can never both consume one nonce or both refund the last cent.
 """
 
+import copy
 import hashlib
 import json
 import random
@@ -423,7 +424,8 @@ class Gateway:
             tx.setdefault("dispute_ids", []).append(dispute["id"])
             self.store.save_dispute(dispute)
             self.store.save_transaction(tx)
-            return dispute
+            # A copy: the webhook must show this state even if the dispute is decided meanwhile.
+            return copy.deepcopy(dispute)
 
     def resolve_dispute(self, dispute_id, outcome):
         """Testing (``win``/``lose``) and ``dispute.accept``: close an open dispute."""
@@ -443,7 +445,7 @@ class Gateway:
             self.store.save_dispute(dispute)
             # The transaction's answer embeds its disputes; saving it drops the rendered copy.
             self.store.save_transaction(self.store.transaction(dispute["transaction_id"]))
-            return dispute
+            return copy.deepcopy(dispute)
 
     def find_dispute(self, dispute_id):
         """``GET /disputes/{id}`` (``dispute.find``)."""

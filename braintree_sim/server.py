@@ -435,6 +435,15 @@ class Handler(BaseHTTPRequestHandler):
         server = self.server
         return 200, {"url": server.config.webhook_url, "webhooks": server.outbox.records()}
 
+    def _control_redeliver_webhook(self, match, doc, url):
+        server = self.server
+        if server.config.webhook_url is None:
+            return 409, {"error": "no --webhook-url configured"}
+        record = server.outbox.redeliver(match["id"])
+        if record is None:
+            return 404, {"error": f"no webhook {match['id']}"}
+        return 201, {"webhook": record}
+
     def _control_mint_nonce(self, match, card_params, url):
         nonce, record, errors = self.server.gateway.mint_nonce(card_params)
         if errors:
@@ -460,5 +469,6 @@ CONTROL_ROUTES = [
         ("POST", "/__sim__/disputes", "open_dispute"),
         ("POST", rf"/__sim__/disputes/{_ID}/(?P<outcome>win|lose|accept)", "resolve_dispute"),
         ("GET", "/__sim__/webhooks", "webhooks"),
+        ("POST", rf"/__sim__/webhooks/{_ID}/redeliver", "redeliver_webhook"),
     )
 ]

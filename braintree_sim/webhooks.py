@@ -108,11 +108,28 @@ class Outbox(threading.Thread):
     def _add(self, kind, subject_id, subject_tag, subject_doc):
         timestamp = now_iso()
         form = notification(kind, subject_tag, subject_doc, *self.keys, timestamp=timestamp)
+        return self._queue({"kind": kind, "subject_id": subject_id, "timestamp": timestamp,
+                            "duplicate_of": None, **form})
+
+    def redeliver(self, record_id):
+        """Queue another delivery of a kept notification, byte for byte, as a new record.
+
+        Braintree delivers at least once; a duplicate tests the receiver's deduplication.
+        Returns the new record, or None if ``record_id`` is not kept.
+        """
+        with self._changed:
+            original = self._records.get(record_id)
+            if original is None:
+                return None
+            same = {key: original[key] for key in
+                    ("kind", "subject_id", "timestamp", "bt_signature", "bt_payload")}
+            return self._queue({**same, "duplicate_of": record_id})
+
+    def _queue(self, fields):
         with self._changed:
             seq = next(self._seq)
-            record = {"id": f"wh_{seq}", "kind": kind, "subject_id": subject_id,
-                      "timestamp": timestamp, "status": "pending" if self.url else "not_sent",
-                      "attempts": 0, "last_error": None, **form}
+            record = {"id": f"wh_{seq}", "status": "pending" if self.url else "not_sent",
+                      "attempts": 0, "last_error": None, **fields}
             self._records[record["id"]] = record
             while len(self._records) > KEEP:
                 self._records.popitem(last=False)

@@ -261,3 +261,27 @@ def test_notification_has_every_field_of_the_sdks_sample_notification(gateway, c
     assert missing - {"us_bank_account"} == set()
     if subject == "dispute":
         assert set(vars(theirs.dispute.transaction)) <= set(vars(ours.dispute.transaction))
+
+
+def test_redelivery_sends_the_same_signed_notification_again(hooked, receiver):
+    # given
+    gateway, control = sdk_gateway(hooked.url), Control(hooked.url)
+    control.post("/__sim__/disputes", {"transaction_id": settled_sale(gateway).id})
+    first, = _delivered(receiver)
+    original, = control.get("/__sim__/webhooks")["webhooks"]
+
+    # when
+    response = control.post(f"/__sim__/webhooks/{original['id']}/redeliver")
+
+    # then
+    assert response.status_code == 201
+    assert response.json()["webhook"]["duplicate_of"] == original["id"]
+    _, again = _delivered(receiver, 2)
+    assert again == first
+    assert _parse(gateway, again).kind == "dispute_opened"
+
+
+def test_redelivery_of_an_unknown_webhook_or_without_a_url_is_refused(hooked, control):
+    # when / then
+    assert Control(hooked.url).post("/__sim__/webhooks/wh_999/redeliver").status_code == 404
+    assert control.post("/__sim__/webhooks/wh_1/redeliver").status_code == 409
