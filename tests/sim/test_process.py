@@ -175,3 +175,25 @@ def test_control_token_comes_from_the_flag_or_else_the_environment():
     # then
     assert (from_env.control_token, from_flag.control_token, unset.control_token) == (
         "env-token", "flag-token", None)
+
+
+def test_disputes_survive_a_killed_and_restarted_simulator(spawn, tmp_path):
+    # given
+    state = str(tmp_path / "sim.sqlite3")
+    process, url = spawn("--state", state)
+    gateway = sdk_gateway(url)
+    tx = sale(gateway, "25.00", options={"submit_for_settlement": True}).transaction
+    gateway.testing.settle_transaction(tx.id)
+    dispute_id = Control(url).post("/__sim__/disputes",
+                                   {"transaction_id": tx.id}).json()["dispute"]["id"]
+    process.kill()
+    process.wait()
+
+    # when
+    _, url = spawn("--state", state)
+    gateway = sdk_gateway(url)
+
+    # then
+    assert gateway.dispute.find(dispute_id).status == "open"
+    assert [d.id for d in gateway.transaction.find(tx.id).disputes] == [dispute_id]
+    assert gateway.dispute.accept(dispute_id).is_success
