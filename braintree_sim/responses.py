@@ -58,8 +58,7 @@ def global_id(kind, object_id):
 def transaction_doc(tx, disputes=()):
     """Render-ready mapping for one stored transaction dict and its dispute dicts."""
     card = tx["card"] or {}
-    doc = dict.fromkeys(_NIL_FIELDS)
-    doc.update({
+    doc = {
         "id": tx["id"],
         "status": tx["status"],
         "type": tx["type"],
@@ -136,7 +135,10 @@ def transaction_doc(tx, disputes=()):
             ],
         ),
         "disbursement_details": {"disbursement_date": None, "settlement_amount": None},
-    })
+    }
+    # After the known fields, so <id> stays the first child as on the real gateway.
+    for name in _NIL_FIELDS:
+        doc.setdefault(name, None)
     return doc
 
 

@@ -108,3 +108,18 @@ def test_sale_find_lists_its_refunds(gateway):
     # then
     assert found.refund_ids == [first.id, second.id]
     assert gateway.transaction.find(first.id).refunded_transaction_id == tx.id
+
+
+def test_transaction_answer_lists_the_id_first_like_the_real_gateway(sim, control):
+    # given
+    nonce_sale = (b"<transaction><amount>10.00</amount><payment_method_nonce>fake-valid-nonce"
+                  b"</payment_method_nonce><type>sale</type></transaction>")
+
+    # when
+    response = control.session.post(sim.url + "/merchants/sim_merchant/transactions",
+                                     data=nonce_sale, headers={"Authorization": sim.expected_auth},
+                                     timeout=5)
+
+    # then
+    assert response.status_code == 201
+    assert response.content.startswith(b"<transaction><id>")
