@@ -3,10 +3,15 @@
 import argparse
 import json
 import logging
+import os
+import re
 import signal
 import sys
 
-from braintree_sim.config import SimConfig
+from braintree_sim.config import DEFAULT_MERCHANT_ACCOUNTS, SimConfig
+
+CONTROL_TOKEN_VARIABLE = "BRAINTREE_SIM_CONTROL_TOKEN"
+_ACCOUNT = re.compile(r"\A(?P<id>[A-Za-z0-9_-]+):(?P<currency>[A-Z]{3})\Z")
 from braintree_sim.server import make_server
 
 
@@ -35,7 +40,14 @@ def _load_faults(text):
     return json.loads(text)
 
 
-def parse_args(argv=None):
+def _merchant_account(text):
+    match = _ACCOUNT.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected ID:CURRENCY such as acct_gbp:GBP, got {text!r}")
+    return match["id"], match["currency"]
+
+
+def parse_args(argv=None, environ=None):
     """Build a :class:`SimConfig` from command-line arguments."""
     defaults = SimConfig()
     parser = argparse.ArgumentParser(prog="python -m braintree_sim", description=__doc__)
@@ -44,11 +56,30 @@ def parse_args(argv=None):
     parser.add_argument("--merchant-id", default=defaults.merchant_id)
     parser.add_argument("--public-key", default=defaults.public_key)
     parser.add_argument("--private-key", default=defaults.private_key)
+    parser.add_argument("--merchant-account", dest="merchant_accounts", action="append",
+                        type=_merchant_account, metavar="ID:CURRENCY",
+                        help="a merchant account and its currency (repeatable; the first is the"
+                        " default); without it: " + ", ".join(
+                            f"{k}:{v}" for k, v in DEFAULT_MERCHANT_ACCOUNTS.items()))
+    parser.add_argument("--control-token", metavar="TOKEN",
+                        help="require 'Authorization: Bearer TOKEN' on /__sim__/ routes other"
+                        f" than health (default: ${CONTROL_TOKEN_VARIABLE}, else open)")
+    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
+                        help="larger request bodies get 413")
+    parser.add_argument("--socket-timeout", type=float, default=defaults.socket_timeout,
+                        metavar="SECONDS", help="idle/stalled connections are closed after this")
+    parser.add_argument("--max-connections", type=int, default=defaults.max_connections,
+                        help="connections served at once (one thread each); more wait")
     parser.add_argument("--state", dest="state_path", metavar="PATH",
                         help="SQLite file that keeps state across restarts (default: memory)")
     parser.add_argument("--settle-after", type=float, metavar="SECONDS",
                         help="settle submitted transactions after this many seconds")
-    parser.add_argument("--webhook-url", help="POST signed settlement webhooks here")
+    parser.add_argument("--webhook-url", help="POST signed settlement and dispute webhooks here")
+    parser.add_argument("--webhook-attempts", type=int, default=defaults.webhook_attempts,
+                        help="deliveries tried per webhook, the first included")
+    parser.add_argument("--webhook-retry-delay", type=float,
+                        default=defaults.webhook_retry_delay, metavar="SECONDS",
+                        help="wait before the first retry; doubles for each further retry")
     parser.add_argument("--nonce-ttl", type=float, default=defaults.nonce_ttl,
                         help="lifetime in seconds of nonces minted by POST /__sim__/nonces")
     parser.add_argument("--seed", type=int, help="seed for ids and fault draws")
@@ -67,6 +98,13 @@ def parse_args(argv=None):
     parser.add_argument("--fault-methods", nargs="*", metavar="VERB")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    environ = os.environ if environ is None else environ
+    for name, value in (("--max-body-bytes", args.max_body_bytes),
+                        ("--max-connections", args.max_connections),
+                        ("--webhook-attempts", args.webhook_attempts)):
+        if value < 1:
+            parser.error(f"{name} must be at least 1")
+    accounts = dict(args.merchant_accounts or DEFAULT_MERCHANT_ACCOUNTS.items())
     faults = _load_faults(args.faults) if args.faults else {"rules": []}
     faults.setdefault("rules", []).extend(_fault_rules(args))
     return SimConfig(
@@ -74,6 +112,11 @@ def parse_args(argv=None):
         public_key=args.public_key, private_key=args.private_key, state_path=args.state_path,
         settle_after=args.settle_after, webhook_url=args.webhook_url, seed=args.seed,
         faults=faults, nonce_ttl=args.nonce_ttl, quiet=not args.verbose,
+        merchant_accounts=accounts,
+        control_token=args.control_token or environ.get(CONTROL_TOKEN_VARIABLE) or None,
+        max_body_bytes=args.max_body_bytes, socket_timeout=args.socket_timeout,
+        max_connections=args.max_connections, webhook_attempts=args.webhook_attempts,
+        webhook_retry_delay=args.webhook_retry_delay,
     )
 
 
@@ -89,8 +132,7 @@ def main(argv=None):
     # SIGTERM must unwind through close() so the SQLite state file is closed cleanly.
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"braintree_sim listening on {server.url} merchant={config.merchant_id}", flush=True)
-    if server.settler is not None:
-        server.settler.start()
+    server.start_background()
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ that read and then write hold the store lock for the whole sequence, so two conc
 can never both consume one nonce or both refund the last cent.
 """
 
+import copy
 import hashlib
 import json
 import random
@@ -12,14 +13,24 @@ import string
 import time
 from decimal import Decimal
 
-from braintree_sim import responses, sandbox, search
+from braintree_sim import responses, sandbox, search, xmlcodec
+from braintree_sim.config import DEFAULT_MERCHANT_ACCOUNTS
 from braintree_sim.responses import NOT_FOUND, Reply
+from braintree_sim.search import UnsupportedCriterion
 from braintree_sim.sandbox import error
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 VOIDABLE = {"authorized", "submitted_for_settlement"}
 REFUNDABLE = {"settled", "settling"}
 SIMULATED_SETTLEMENT_FROM = {"submitted_for_settlement", "settling", "settlement_pending"}
+# A chargeback is raised against money that moved, so only a captured sale can be disputed.
+DISPUTABLE = {"settled", "settling", "settlement_confirmed"}
+DISPUTE_OUTCOMES = {"win": "won", "lose": "lost", "accept": "accepted"}
+DISPUTE_REASONS = {"cancelled_recurring_transaction", "credit_not_processed", "duplicate",
+                   "fraud", "general", "invalid_account", "not_recognized",
+                   "product_not_received", "product_unsatisfactory", "retrieval",
+                   "transaction_amount_differs"}
+DISPUTE_KINDS = {"chargeback", "pre_arbitration", "retrieval"}
 _TESTING_ACTIONS = {
     "settlement_confirm": "settlement_confirmed",
     "settlement_decline": "settlement_declined",
@@ -39,11 +50,19 @@ def request_fingerprint(method, path, params):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class NotAllowed(ValueError):
+    """A testing request (dispute, forced settlement decline) that the current state refuses."""
+
+
 class Gateway:
     """Transactions, nonces and idempotency on top of a :class:`~store.Store`."""
 
-    def __init__(self, store, seed=None, nonce_ttl=3 * 60 * 60, clock=time.time):
+    def __init__(self, store, seed=None, nonce_ttl=3 * 60 * 60, clock=time.time,
+                 merchant_accounts=None):
         self.store = store
+        # Braintree charges in the currency of the merchant account; the first is the default.
+        self.merchant_accounts = dict(merchant_accounts or DEFAULT_MERCHANT_ACCOUNTS)
+        self.default_merchant_account_id = next(iter(self.merchant_accounts))
         self.nonce_ttl = nonce_ttl
         self.clock = clock
         self._rng = random.Random(seed)
@@ -62,8 +81,8 @@ class Gateway:
             tx["amount"] = amount
         tx["status_history"].append({"timestamp": stamp, "status": status, "amount": tx["amount"]})
 
-    def _new_transaction(self, kind, amount, card, order_id, auth, merchant_account_id=None,
-                         api_request_key=None, refunded_transaction_id=None):
+    def _new_transaction(self, kind, amount, card, order_id, auth, merchant_account_id,
+                         api_request_key=None, refunded_transaction_id=None, currency=None):
         stamp = now_iso(self.clock)
         declined = auth.status == "processor_declined"
         tx = {
@@ -71,8 +90,8 @@ class Gateway:
             "type": kind,
             "status": auth.status,
             "amount": responses.money(amount),
-            "currency_iso_code": "USD",
-            "merchant_account_id": merchant_account_id or "sim_merchant_account",
+            "currency_iso_code": currency or self.merchant_accounts[merchant_account_id],
+            "merchant_account_id": merchant_account_id,
             "order_id": order_id,
             "created_at": stamp,
             "updated_at": stamp,
@@ -104,7 +123,7 @@ class Gateway:
         if body is None:
             # Under the lock, so no write can slip in between rendering and remembering.
             with self.store.lock:
-                body = responses.transaction_reply(tx).body
+                body = responses.transaction_reply(tx, disputes=self.disputes_of(tx)).body
                 self.store.remember_rendered(tx["id"], body)
         return Reply(status, body, True)
 
@@ -171,6 +190,9 @@ class Gateway:
         order_id = params.get("order_id") or None
         if order_id and len(order_id) > sandbox.MAX_ORDER_ID:
             errors.append(error("91501", "order_id"))
+        merchant_account_id = params.get("merchant_account_id") or self.default_merchant_account_id
+        if merchant_account_id not in self.merchant_accounts:
+            errors.append(error("91513", "merchant_account_id"))
         nonce = params.get("payment_method_nonce")
         with self.store.lock:
             card, rejection, minted = None, None, None
@@ -187,8 +209,7 @@ class Gateway:
             auth = sandbox.gateway_rejected(rejection) if rejection else sandbox.authorize(amount)
             tx = self._new_transaction(
                 "sale", amount, card, order_id, auth,
-                merchant_account_id=params.get("merchant_account_id"),
-                api_request_key=params.get("api_request_key"),
+                merchant_account_id, api_request_key=params.get("api_request_key"),
             )
             options = params.get("options") or {}
             if auth.status == "authorized" and options.get("submit_for_settlement") is True:
@@ -209,13 +230,31 @@ class Gateway:
         tx = self.store.transaction(transaction_id)
         return self._transaction_reply(tx) if tx else NOT_FOUND
 
+    def line_items(self, transaction_id):
+        """``GET /transactions/{id}/line_items``: the simulator never stores line items."""
+        if self.store.transaction(transaction_id) is None:
+            return NOT_FOUND
+        return Reply(200, xmlcodec.render("line_items", xmlcodec.Array("line_item")))
+
     def search_ids(self, criteria):
         """``POST /transactions/advanced_search_ids``."""
-        return responses.search_ids_reply(search.find_ids(self.store.transactions(), criteria))
+        try:
+            ids = search.find_ids(self.store.transactions(), criteria)
+        except UnsupportedCriterion as exc:
+            return responses.unsupported_search_reply(exc)
+        return responses.search_ids_reply(ids)
 
     def search_page(self, criteria):
         """``POST /transactions/advanced_search``."""
-        return responses.search_page_reply(search.page(self.store.transaction, criteria))
+        try:
+            found = search.page(self.store.transaction, criteria)
+        except UnsupportedCriterion as exc:
+            return responses.unsupported_search_reply(exc)
+        return responses.search_page_reply(found, self.disputes_of)
+
+    def disputes_of(self, tx):
+        """The dispute dicts opened against ``tx``, oldest first."""
+        return [self.store.dispute(dispute_id) for dispute_id in tx.get("dispute_ids", ())]
 
     def void(self, transaction_id, params):
         """``PUT /transactions/{id}/void``."""
@@ -278,9 +317,9 @@ class Gateway:
                 return responses.error_reply([error("91521", "amount")], params)
             credit = self._new_transaction(
                 "credit", amount, tx["card"], params.get("order_id") or tx["order_id"],
-                sandbox.REFUND_PROCESSED, merchant_account_id=tx["merchant_account_id"],
+                sandbox.REFUND_PROCESSED, tx["merchant_account_id"],
                 api_request_key=params.get("api_request_key"),
-                refunded_transaction_id=tx["id"],
+                refunded_transaction_id=tx["id"], currency=tx["currency_iso_code"],
             )
             tx["refund_ids"].append(credit["id"])
             tx["updated_at"] = credit["created_at"]
@@ -295,7 +334,9 @@ class Gateway:
             if tx is None or tx["status"] not in SIMULATED_SETTLEMENT_FROM:
                 return None
             status, code = "settled", "4000"
-            if tx["type"] == "sale":
+            if tx.get("force_settlement_decline"):
+                status, code = "settlement_declined", sandbox.FORCED_SETTLEMENT_DECLINE_CODE
+            elif tx["type"] == "sale":
                 status, code = sandbox.settlement_outcome(Decimal(tx["amount"]))
             tx["processor_settlement_response_code"] = code
             tx["processor_settlement_response_text"] = (
@@ -320,6 +361,109 @@ class Gateway:
                 self._transition(tx, _TESTING_ACTIONS[action])
                 self.store.save_transaction(tx)
         return self._transaction_reply(tx)
+
+    def decline_settlement(self, transaction_id):
+        """Testing: make this transaction's settlement fail, now if it is being settled.
+
+        Returns ``(tx, declined_now)``; ``tx`` is None for an unknown id. An ``authorized``
+        transaction is only marked, so its settlement declines once it is submitted and settles.
+        """
+        with self.store.lock:
+            tx = self.store.transaction(transaction_id)
+            if tx is None:
+                return None, False
+            if tx["status"] not in SIMULATED_SETTLEMENT_FROM | {"authorized"}:
+                raise NotAllowed(f"cannot decline the settlement of a {tx['status']} transaction")
+            tx["force_settlement_decline"] = True
+            self.store.save_transaction(tx)
+            if tx["status"] == "authorized":
+                return tx, False
+            return self.settle(transaction_id), True
+
+    def open_dispute(self, params):
+        """Testing: open a dispute (chargeback by default) on a captured sale."""
+        with self.store.lock:
+            tx = self.store.transaction(str(params.get("transaction_id") or ""))
+            if tx is None:
+                return None
+            if tx["type"] != "sale" or tx["status"] not in DISPUTABLE:
+                raise NotAllowed(f"cannot dispute a {tx['type']} in status {tx['status']}"
+                                 f" (only a sale in {sorted(DISPUTABLE)})")
+            reason = params.get("reason", "fraud")
+            kind = params.get("kind", "chargeback")
+            if reason not in DISPUTE_REASONS or kind not in DISPUTE_KINDS:
+                raise NotAllowed(f"reason must be one of {sorted(DISPUTE_REASONS)} and kind"
+                                 f" one of {sorted(DISPUTE_KINDS)}")
+            amount = Decimal(tx["amount"])
+            if params.get("amount") is not None:
+                amount, amount_error = sandbox.parse_amount(str(params["amount"]))
+                if amount_error or amount > Decimal(tx["amount"]):
+                    raise NotAllowed("amount must be positive and at most the sale amount")
+            stamp = now_iso(self.clock)
+            day = time.gmtime(self.clock())
+            dispute = {
+                "id": self._new_id("dp_"),
+                "transaction_id": tx["id"],
+                "amount": responses.money(amount),
+                "amount_won": None,
+                "currency_iso_code": tx["currency_iso_code"],
+                "kind": kind,
+                "reason": reason,
+                "reason_code": params.get("reason_code"),
+                "status": "open",
+                "case_number": "CASE-" + self._new_id(length=6).upper(),
+                "reference_number": "REF-" + self._new_id(length=6).upper(),
+                "created_at": stamp,
+                "updated_at": stamp,
+                "received_date": time.strftime("%Y-%m-%d", day),
+                "reply_by_date": time.strftime(
+                    "%Y-%m-%d", time.gmtime(self.clock() + 7 * 24 * 3600)),
+                "date_won": None,
+                "status_history": [{"status": "open", "timestamp": stamp}],
+            }
+            tx.setdefault("dispute_ids", []).append(dispute["id"])
+            self.store.save_dispute(dispute)
+            self.store.save_transaction(tx)
+            # A copy: the webhook must show this state even if the dispute is decided meanwhile.
+            return copy.deepcopy(dispute)
+
+    def resolve_dispute(self, dispute_id, outcome):
+        """Testing (``win``/``lose``) and ``dispute.accept``: close an open dispute."""
+        with self.store.lock:
+            dispute = self.store.dispute(dispute_id)
+            if dispute is None:
+                return None
+            if dispute["status"] != "open":
+                raise NotAllowed(f"dispute {dispute_id} is {dispute['status']}, not open")
+            stamp = now_iso(self.clock)
+            dispute["status"] = DISPUTE_OUTCOMES[outcome]
+            dispute["updated_at"] = stamp
+            dispute["status_history"].append({"status": dispute["status"], "timestamp": stamp})
+            if outcome == "win":
+                dispute["amount_won"] = dispute["amount"]
+                dispute["date_won"] = stamp[:10]
+            self.store.save_dispute(dispute)
+            # The transaction's answer embeds its disputes; saving it drops the rendered copy.
+            self.store.save_transaction(self.store.transaction(dispute["transaction_id"]))
+            return copy.deepcopy(dispute)
+
+    def find_dispute(self, dispute_id):
+        """``GET /disputes/{id}`` (``dispute.find``)."""
+        dispute = self.store.dispute(dispute_id)
+        if dispute is None:
+            return NOT_FOUND
+        return responses.dispute_reply(dispute, self.store.transaction(dispute["transaction_id"]))
+
+    def accept_dispute(self, dispute_id):
+        """``PUT /disputes/{id}/accept`` (``dispute.accept``): 95704 unless the dispute is open."""
+        try:
+            dispute = self.resolve_dispute(dispute_id, "accept")
+        except NotAllowed:
+            return responses.error_reply([error("95704", "status")], resource="dispute")
+        if dispute is None:
+            return NOT_FOUND
+        return Reply(200, xmlcodec.render("dispute", responses.dispute_doc(
+            dispute, self.store.transaction(dispute["transaction_id"]))))
 
     def due_for_settlement(self, older_than):
         """Ids of transactions submitted for settlement at or before the epoch ``older_than``."""

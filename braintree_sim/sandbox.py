@@ -44,17 +44,22 @@ MESSAGES = {
     "91507": "Cannot submit for settlement unless status is authorized.",
     "91508": "Cannot determine payment method.",
     "91512": "Transaction has already been completely refunded.",
+    "91513": "Merchant account ID is invalid.",
     "91521": "Refund amount is too large.",
     "91523": "Transaction type is invalid.",
     "91522": "Settlement amount is too large.",
     "91564": "Cannot use a payment_method_nonce more than once.",
     "91565": "Unknown or expired payment_method_nonce.",
     "91575": "Cannot simulate transaction settlement for this transaction status.",
+    "95704": "Disputes can only be accepted when they are in an Open state",
     "915230": "API request key is too long.",
     "915232": "API request key was reused with different request parameters.",
     "915233": "A request with this API request key is still being processed.",
 }
 
+# Settlement response code of a decline forced through the control API's decline_settlement
+# route (the first sandbox settlement-declined amount).
+FORCED_SETTLEMENT_DECLINE_CODE = "4001"
 MAX_AMOUNT = Decimal("99999999.99")
 MAX_ORDER_ID = 255
 MAX_API_REQUEST_KEY = 255

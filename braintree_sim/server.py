@@ -2,7 +2,8 @@
 
 Gateway routes live under ``/merchants/{merchant_id}`` exactly as the SDK builds them; control
 routes under ``/__sim__`` take and return JSON and never see injected faults, so a test can always
-inspect the ledger or clear faults.
+inspect the ledger or clear faults. Control routes other than health need a bearer token when
+one is configured.
 """
 
 import base64
@@ -19,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 from braintree_sim import responses, sandbox, xmlcodec
 from braintree_sim.config import SimConfig
 from braintree_sim.faults import FaultInjector, InvalidFaults
-from braintree_sim.gateway import Gateway, request_fingerprint
+from braintree_sim.gateway import Gateway, NotAllowed, request_fingerprint
 from braintree_sim.store import Store
-from braintree_sim.webhooks import AutoSettler
+from braintree_sim.webhooks import AutoSettler, Outbox, notify_settled
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ def _route_table():
         ("POST", r"/transactions/advanced_search_ids", lambda gw, m, p: gw.search_ids(p)),
         ("POST", r"/transactions/advanced_search", lambda gw, m, p: gw.search_page(p)),
         ("GET", rf"/transactions/{_ID}", lambda gw, m, p: gw.find(m["id"])),
+        ("GET", rf"/transactions/{_ID}/line_items", lambda gw, m, p: gw.line_items(m["id"])),
+        ("GET", rf"/disputes/{_ID}", lambda gw, m, p: gw.find_dispute(m["id"])),
+        ("PUT", rf"/disputes/{_ID}/accept", lambda gw, m, p: gw.accept_dispute(m["id"])),
         ("PUT", rf"/transactions/{_ID}/void",
          lambda gw, m, p: gw.void(m["id"], transaction_params(p))),
         ("POST", rf"/transactions/{_ID}/refund",
@@ -60,6 +64,8 @@ ROUTES = _route_table()
 
 class Aborted(Exception):
     """A delayed request was released by reset/shutdown; it must not commit into the new state."""
+
+
 IDEMPOTENT_ROOTS = {"transaction"}
 
 
@@ -72,17 +78,30 @@ class SimServer(ThreadingHTTPServer):
 
     def __init__(self, config):
         self.config = config
+        if not config.merchant_accounts:
+            raise ValueError("at least one merchant account is needed")
         self.store = Store(config.state_path)
-        self.gateway = Gateway(self.store, seed=config.seed, nonce_ttl=config.nonce_ttl)
+        self.gateway = Gateway(self.store, seed=config.seed, nonce_ttl=config.nonce_ttl,
+                               merchant_accounts=config.merchant_accounts)
         self.faults = FaultInjector(config.faults, seed=config.seed)
+        self.outbox = Outbox(config.webhook_url, config.public_key, config.private_key,
+                             attempts=config.webhook_attempts,
+                             retry_delay=config.webhook_retry_delay)
         self._wake = threading.Event()
         self._thread = None
+        self._background_started = False
+        # One thread per connection, at most max_connections at once: further connections wait
+        # in the listen backlog instead of growing the thread count without bound.
+        self._slots = threading.BoundedSemaphore(config.max_connections)
+        self._closing = threading.Event()
         self.settler = None
         if config.settle_after is not None:
-            self.settler = AutoSettler(self.gateway, config.settle_after, config.webhook_url,
-                                       config.public_key, config.private_key)
+            self.settler = AutoSettler(self.gateway, config.settle_after, self.outbox)
         expected = f"{config.public_key}:{config.private_key}".encode("utf-8")
         self.expected_auth = "Basic " + base64.b64encode(expected).decode("ascii")
+        self.expected_control_auth = (
+            f"Bearer {config.control_token}".encode("utf-8") if config.control_token else None
+        )
         super().__init__((config.host, config.port), Handler)
 
     @property
@@ -101,16 +120,42 @@ class SimServer(ThreadingHTTPServer):
         wake, self._wake = self._wake, threading.Event()
         wake.set()
 
+    def process_request(self, request, client_address):
+        while not self._slots.acquire(timeout=0.5):
+            if self._closing.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def reset(self):
-        """Clear ledger, nonces, idempotency records and faults."""
+        """Clear ledger, disputes, nonces, idempotency records, webhooks and faults."""
         self.wake_sleepers()
         self.store.reset()
+        self.outbox.reset()
         self.faults.replace({})
+
+    def start_background(self):
+        """Start the webhook outbox and the auto-settler (idempotent)."""
+        if self._background_started:
+            return
+        self._background_started = True
+        self.outbox.start()
+        if self.settler is not None:
+            self.settler.start()
 
     def start(self):
         """Serve in a daemon thread (in-process use); returns ``self``."""
-        if self.settler is not None:
-            self.settler.start()
+        self.start_background()
         self._thread = threading.Thread(target=self.serve_forever, name="braintree-sim",
                                         kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()
@@ -118,8 +163,10 @@ class SimServer(ThreadingHTTPServer):
 
     def close(self):
         """Stop serving and release the port and the state file."""
+        self._closing.set()
         if self.settler is not None:
             self.settler.stop()
+        self.outbox.stop()
         self.wake_sleepers()
         if self._thread is not None:
             self.shutdown()
@@ -148,6 +195,12 @@ class Handler(BaseHTTPRequestHandler):
     # client's delayed ACK and cost ~40 ms per keep-alive request.
     wbufsize = -1
     disable_nagle_algorithm = True
+
+    def setup(self):
+        # StreamRequestHandler applies self.timeout to the socket: a client that stalls while
+        # sending, or keeps an idle connection, frees its thread after this many seconds.
+        self.timeout = self.server.config.socket_timeout
+        super().setup()
 
     def do_GET(self):
         self._dispatch()
@@ -189,9 +242,31 @@ class Handler(BaseHTTPRequestHandler):
     def _send_json(self, status, doc):
         self._send(status, json.dumps(doc).encode("utf-8"), "application/json")
 
+    def _read_body(self):
+        """The request body, or None after answering 400/411/413 for one that cannot be read."""
+        if "Transfer-Encoding" in self.headers:
+            self.close_connection = True
+            self._send(411)
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._send(400)
+            return None
+        if length > self.server.config.max_body_bytes:
+            # The body stays unread, so the connection cannot carry another request.
+            self.close_connection = True
+            self._send(413)
+            return None
+        return self.rfile.read(length) if length else b""
+
     def _dispatch(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
+        if body is None:
+            return
         url = urlsplit(self.path)
         try:
             if url.path.startswith("/__sim__/"):
@@ -261,46 +336,139 @@ class Handler(BaseHTTPRequestHandler):
 
     def _control(self, url, body):
         server = self.server
-        route = (self.command, url.path)
-        if route == ("GET", HEALTH_PATH):
+        if (self.command, url.path) == ("GET", HEALTH_PATH):
+            # Readiness stays open so probes and launch.wait_until_ready need no secret.
             return self._send_json(200, {"status": "ok", "merchant_id": server.config.merchant_id})
-        if route == ("GET", "/__sim__/transactions"):
-            order_id = parse_qs(url.query).get("order_id", [None])[0]
-            rows = [responses.ledger_row(tx) for tx in server.store.transactions()
-                    if order_id is None or tx["order_id"] == order_id]
-            return self._send_json(200, {"transactions": rows})
-        if route == ("GET", "/__sim__/faults"):
-            return self._send_json(200, server.faults.as_json())
-        if route == ("POST", "/__sim__/faults"):
+        if server.expected_control_auth is not None:
+            supplied = self.headers.get("Authorization", "").encode("utf-8")
+            if not hmac.compare_digest(supplied, server.expected_control_auth):
+                return self._send_json(401, {"error": "control routes need a bearer token"})
+        for method, pattern, name in CONTROL_ROUTES:
+            match = pattern.match(url.path) if method == self.command else None
+            if match:
+                break
+        else:
+            return self._send_json(404, {"error": f"no control route {self.command} {url.path}"})
+        if body:
             try:
-                server.faults.replace(json.loads(body or b"{}"))
-            except (ValueError, InvalidFaults) as exc:
-                return self._send_json(400, {"error": str(exc)})
-            return self._send_json(200, server.faults.as_json())
-        if route == ("POST", "/__sim__/reset"):
-            server.reset()
-            return self._send_json(200, {"status": "reset"})
-        if route == ("POST", "/__sim__/nonces"):
-            return self._mint_nonce(body)
-        if route == ("POST", "/__sim__/settle"):
-            settled = server.gateway.due_for_settlement(time.time() + 1)
-            rows = [responses.ledger_row(tx) for tx in map(server.gateway.settle, settled) if tx]
-            return self._send_json(200, {"transactions": rows})
-        return self._send_json(404, {"error": f"no control route {self.command} {url.path}"})
-
-    def _mint_nonce(self, body):
-        try:
-            card_params = json.loads(body or b"{}")
-        except ValueError as exc:
-            return self._send_json(400, {"error": f"malformed JSON: {exc}"})
-        if not isinstance(card_params, dict):
+                doc = json.loads(body)
+            except ValueError as exc:
+                return self._send_json(400, {"error": f"malformed JSON: {exc}"})
+        else:
+            doc = {}
+        if not isinstance(doc, dict):
             return self._send_json(400, {"error": "expected a JSON object"})
+        try:
+            status, answer = getattr(self, "_control_" + name)(match, doc, url)
+        except NotAllowed as exc:
+            status, answer = 409, {"error": str(exc)}
+        self._send_json(status, answer)
+
+    def _control_ledger(self, match, doc, url):
+        order_id = parse_qs(url.query).get("order_id", [None])[0]
+        rows = [responses.ledger_row(tx) for tx in self.server.store.transactions()
+                if order_id is None or tx["order_id"] == order_id]
+        return 200, {"transactions": rows}
+
+    def _control_get_faults(self, match, doc, url):
+        return 200, self.server.faults.as_json()
+
+    def _control_set_faults(self, match, doc, url):
+        try:
+            self.server.faults.replace(doc)
+        except (ValueError, InvalidFaults) as exc:
+            return 400, {"error": str(exc)}
+        return 200, self.server.faults.as_json()
+
+    def _control_reset(self, match, doc, url):
+        self.server.reset()
+        return 200, {"status": "reset"}
+
+    def _control_merchant_accounts(self, match, doc, url):
+        gateway = self.server.gateway
+        return 200, {"merchant_accounts": [
+            {"id": account_id, "currency_iso_code": currency,
+             "default": account_id == gateway.default_merchant_account_id}
+            for account_id, currency in gateway.merchant_accounts.items()
+        ]}
+
+    def _control_settle(self, match, doc, url):
+        server = self.server
+        settled = [tx for tx in map(server.gateway.settle,
+                                    server.gateway.due_for_settlement(time.time() + 1)) if tx]
+        if doc.get("notify") is True:
+            notify_settled(server.outbox, server.gateway, settled)
+        return 200, {"transactions": [responses.ledger_row(tx) for tx in settled]}
+
+    def _control_decline_settlement(self, match, doc, url):
+        server = self.server
+        tx, declined_now = server.gateway.decline_settlement(match["id"])
+        if tx is None:
+            return 404, {"error": f"no transaction {match['id']}"}
+        if declined_now:
+            notify_settled(server.outbox, server.gateway, [tx])
+        return 200, {"transaction": responses.ledger_row(tx), "declined_now": declined_now}
+
+    def _control_open_dispute(self, match, doc, url):
+        server = self.server
+        dispute = server.gateway.open_dispute(doc)
+        if dispute is None:
+            return 404, {"error": f"no transaction {doc.get('transaction_id')!r}"}
+        webhook = self._notify_dispute(dispute)
+        return 201, {"dispute": responses.dispute_row(dispute), "webhook_id": webhook["id"]}
+
+    def _control_resolve_dispute(self, match, doc, url):
+        dispute = self.server.gateway.resolve_dispute(match["id"], match["outcome"])
+        if dispute is None:
+            return 404, {"error": f"no dispute {match['id']}"}
+        webhook = self._notify_dispute(dispute)
+        return 200, {"dispute": responses.dispute_row(dispute), "webhook_id": webhook["id"]}
+
+    def _notify_dispute(self, dispute):
+        server = self.server
+        return server.outbox.dispute(dispute, server.store.transaction(dispute["transaction_id"]))
+
+    def _control_disputes(self, match, doc, url):
+        return 200, {"disputes": [responses.dispute_row(d) for d in self.server.store.disputes()]}
+
+    def _control_webhooks(self, match, doc, url):
+        server = self.server
+        return 200, {"url": server.config.webhook_url, "webhooks": server.outbox.records()}
+
+    def _control_redeliver_webhook(self, match, doc, url):
+        server = self.server
+        if server.config.webhook_url is None:
+            return 409, {"error": "no --webhook-url configured"}
+        record = server.outbox.redeliver(match["id"])
+        if record is None:
+            return 404, {"error": f"no webhook {match['id']}"}
+        return 201, {"webhook": record}
+
+    def _control_mint_nonce(self, match, card_params, url):
         nonce, record, errors = self.server.gateway.mint_nonce(card_params)
         if errors:
-            return self._send_json(422, {"errors": [
+            return 422, {"errors": [
                 {"code": err.code, "attribute": err.attribute, "message": err.message}
                 for err in errors
-            ]})
-        return self._send_json(201, {"nonce": nonce, "expires_at": record["expires_at"],
-                                     "details": sandbox.card_summary(record["card"])})
+            ]}
+        return 201, {"nonce": nonce, "expires_at": record["expires_at"],
+                     "details": sandbox.card_summary(record["card"])}
 
+
+CONTROL_ROUTES = [
+    (method, re.compile(pattern + r"\Z"), name) for method, pattern, name in (
+        ("GET", "/__sim__/transactions", "ledger"),
+        ("GET", "/__sim__/faults", "get_faults"),
+        ("POST", "/__sim__/faults", "set_faults"),
+        ("POST", "/__sim__/reset", "reset"),
+        ("POST", "/__sim__/nonces", "mint_nonce"),
+        ("POST", "/__sim__/settle", "settle"),
+        ("GET", "/__sim__/merchant_accounts", "merchant_accounts"),
+        ("POST", rf"/__sim__/transactions/{_ID}/decline_settlement", "decline_settlement"),
+        ("GET", "/__sim__/disputes", "disputes"),
+        ("POST", "/__sim__/disputes", "open_dispute"),
+        ("POST", rf"/__sim__/disputes/{_ID}/(?P<outcome>win|lose|accept)", "resolve_dispute"),
+        ("GET", "/__sim__/webhooks", "webhooks"),
+        ("POST", rf"/__sim__/webhooks/{_ID}/redeliver", "redeliver_webhook"),
+    )
+]

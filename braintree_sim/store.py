@@ -1,4 +1,4 @@
-"""The simulator's state: transactions, minted nonces and idempotency records.
+"""The simulator's state: transactions, disputes, minted nonces and idempotency records.
 
 Reads are served from in-memory dicts; with a state path every write is also written through to
 SQLite so a restarted simulator still knows its transactions and consumed nonces. One re-entrant
@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 
-_TABLES = ("transactions", "nonces", "idempotency")
+_TABLES = ("transactions", "nonces", "idempotency", "disputes")
 # Rendered answers kept for the most recent transactions; a sale is typically found again soon.
 RENDERED_CACHE_SIZE = 4096
 
@@ -23,6 +23,7 @@ class Store:
         self._transactions = {}
         self._nonces = {}
         self._idempotency = {}
+        self._disputes = {}
         self._rendered = {}
         self._db = None
         if path:
@@ -38,7 +39,8 @@ class Store:
             self._load()
 
     def _load(self):
-        for table, target in zip(_TABLES, (self._transactions, self._nonces, self._idempotency)):
+        for table, target in zip(_TABLES, (self._transactions, self._nonces, self._idempotency,
+                                       self._disputes)):
             for key, doc in self._db.execute(f"SELECT key, doc FROM {table} ORDER BY seq"):
                 target[key] = json.loads(doc)
 
@@ -81,6 +83,23 @@ class Store:
         with self.lock:
             return list(self._transactions.values())
 
+    def save_dispute(self, dispute):
+        """Insert or replace a dispute (a dict with an ``id``)."""
+        with self.lock:
+            is_new = dispute["id"] not in self._disputes
+            self._disputes[dispute["id"]] = dispute
+            self._persist("disputes", dispute["id"], dispute,
+                          len(self._disputes) if is_new else None)
+
+    def dispute(self, dispute_id):
+        """Return the dispute dict or None."""
+        return self._disputes.get(dispute_id)
+
+    def disputes(self):
+        """Return all disputes, oldest first."""
+        with self.lock:
+            return list(self._disputes.values())
+
     def save_nonce(self, nonce, record):
         """Insert or replace a minted nonce record."""
         with self.lock:
@@ -113,6 +132,7 @@ class Store:
             self._transactions.clear()
             self._nonces.clear()
             self._idempotency.clear()
+            self._disputes.clear()
             self._rendered.clear()
             if self._db is not None:
                 for table in _TABLES:

@@ -6,8 +6,11 @@ SDK's ``util/parser.py`` understands. Rendering is plain string building because
 hot path of every request and ElementTree serialisation is several times slower.
 """
 
-import xml.etree.ElementTree as ET
+from xml.etree.ElementTree import ParseError
 from xml.sax.saxutils import escape
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 
 class MalformedXML(ValueError):
@@ -16,6 +19,10 @@ class MalformedXML(ValueError):
 
 class DateTime(str):
     """An ISO-8601 UTC timestamp string rendered with ``type="datetime"``."""
+
+
+class Date(str):
+    """A ``YYYY-MM-DD`` date string rendered with ``type="date"``."""
 
 
 class Array:
@@ -33,9 +40,11 @@ def parse(body):
     if not body or not body.strip():
         return None, {}
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise MalformedXML(str(exc)) from exc
+        # The SDK never sends a DTD; refusing one rules out entity expansion and external
+        # entities from any other client.
+        root = fromstring(body, forbid_dtd=True)
+    except (ParseError, DefusedXmlException) as exc:
+        raise MalformedXML(str(exc) or type(exc).__name__) from exc
     return _tag(root), _value(root)
 
 
@@ -80,6 +89,8 @@ def _render(parts, tag, value):
         parts.append(f'<{name} type="integer">{value}</{name}>')
     elif isinstance(value, DateTime):
         parts.append(f'<{name} type="datetime">{value}</{name}>')
+    elif isinstance(value, Date):
+        parts.append(f'<{name} type="date">{value}</{name}>')
     elif isinstance(value, Array):
         if not value.items:
             parts.append(f'<{name} type="array"/>')

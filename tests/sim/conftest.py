@@ -37,3 +37,18 @@ def gateway(sim):
 @pytest.fixture
 def control(sim):
     return Control(sim.url)
+
+
+@pytest.fixture
+def make_sim():
+    """Start in-process simulators with a custom :class:`SimConfig`; all are closed afterwards."""
+    servers = []
+
+    def start(**config):
+        server = make_server(SimConfig(port=0, **config)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

@@ -1,4 +1,9 @@
-"""SDK and control-API clients shared by the simulator tests."""
+"""SDK and control-API clients, a webhook receiver and a poller shared by the simulator tests."""
+
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import braintree
 import requests
@@ -22,10 +27,12 @@ def sdk_gateway(base_url, merchant_id=DEFAULT.merchant_id, public_key=DEFAULT.pu
 class Control:
     """JSON client for the ``/__sim__`` control API."""
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, token=None):
         self.base_url = base_url
         self.session = requests.Session()
         self.session.trust_env = False
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def get(self, path, **params):
         response = self.session.get(self.base_url + path, params=params, timeout=5)
@@ -53,3 +60,63 @@ class Control:
 def sale(gateway, amount="10.00", nonce="fake-valid-nonce", **params):
     """Run ``Transaction.sale`` with sensible defaults; returns the SDK result."""
     return gateway.transaction.sale({"amount": amount, "payment_method_nonce": nonce, **params})
+
+
+def settled_sale(gateway, amount="100.00", **params):
+    """A sale submitted for settlement and settled through the SDK's testing gateway."""
+    tx = sale(gateway, amount, options={"submit_for_settlement": True}, **params).transaction
+    return gateway.testing.settle_transaction(tx.id).transaction
+
+
+def wait_for(predicate, timeout=5.0):
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(0.02)
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        receiver = self.server
+        with receiver.lock:
+            receiver.attempts += 1
+            failing = receiver.failures_left > 0
+            if failing:
+                receiver.failures_left -= 1
+            else:
+                form = urllib.parse.parse_qs(body.decode("ascii"))
+                receiver.received.append({key: values[0] for key, values in form.items()})
+        self.send_response(500 if failing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class WebhookReceiver(ThreadingHTTPServer):
+    """A local endpoint that records webhook forms; it answers 500 to the first ``fail_first``."""
+
+    daemon_threads = True
+
+    def __init__(self, fail_first=0):
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+        self.lock = threading.Lock()
+        self.received = []
+        self.attempts = 0
+        self.failures_left = fail_first
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self):
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/webhooks/braintree/"
+
+    def close(self):
+        self.shutdown()
+        self.server_close()

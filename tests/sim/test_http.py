@@ -68,9 +68,11 @@ def test_ledger_lists_transactions_filtered_by_order_id(gateway, control):
     # then
     assert rows == [{
         "id": tx.id, "order_id": "ledger-1", "type": "sale", "status": "authorized",
-        "amount": "12.00", "currency_iso_code": "USD", "api_request_key": "ledger-key",
+        "amount": "12.00", "currency_iso_code": "USD",
+        "merchant_account_id": "sim_merchant_account", "api_request_key": "ledger-key",
         "created_at": tx.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "refunded_transaction_id": None, "processor_response_code": "1000",
+        "refunded_transaction_id": None, "refund_ids": [], "dispute_ids": [],
+        "processor_response_code": "1000", "processor_settlement_response_code": None,
     }]
 
 

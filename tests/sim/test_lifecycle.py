@@ -1,5 +1,6 @@
 """void, submit_for_settlement, refund and the SDK's testing gateway."""
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import braintree
@@ -157,6 +158,66 @@ def test_refund_of_an_unsettled_sale_is_rejected_with_91506(gateway):
     error, = result.errors.for_object("transaction").on("base")
     assert error.code == "91506"
     assert error.message == "Cannot refund transaction unless it is settled."
+
+
+def test_refund_larger_than_the_sale_is_rejected_with_91521_and_nothing_refunded(
+        gateway, settled, control):
+    # when
+    result = gateway.transaction.refund(settled.id, "100.01")
+
+    # then
+    error, = result.errors.for_object("transaction").on("amount")
+    assert (error.code, error.message) == ("91521", "Refund amount is too large.")
+    assert [row["type"] for row in control.ledger()] == ["sale"]
+
+
+def test_concurrent_refunds_never_sum_to_more_than_the_sale(gateway, settled, control):
+    # when
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: gateway.transaction.refund(settled.id, "30.00"),
+                                range(8)))
+
+    # then
+    assert sum(result.is_success for result in results) == 3
+    credits = [row for row in control.ledger() if row["type"] == "credit"]
+    assert sum(Decimal(row["amount"]) for row in credits) == Decimal("90.00")
+    assert {r.errors.deep_errors[0].code for r in results if not r.is_success} == {"91521"}
+
+
+def test_voided_refund_no_longer_counts_against_the_sale(gateway, settled):
+    # given
+    credit = gateway.transaction.refund(settled.id).transaction
+
+    # when
+    voided = gateway.transaction.void(credit.id)
+    again = gateway.transaction.refund(settled.id, "100.00")
+
+    # then
+    assert voided.transaction.status == "voided"
+    assert again.is_success
+
+
+def test_refund_of_a_settlement_declined_sale_is_rejected_with_91506(gateway):
+    # given
+    tx = sale(gateway, "4001.00", options={"submit_for_settlement": True}).transaction
+    gateway.testing.settle_transaction(tx.id)
+
+    # when
+    result = gateway.transaction.refund(tx.id)
+
+    # then
+    assert result.errors.for_object("transaction").on("base")[0].code == "91506"
+
+
+def test_void_of_a_voided_or_refunded_sale_is_rejected_with_91504(gateway, settled):
+    # given
+    voided = sale(gateway).transaction
+    gateway.transaction.void(voided.id)
+    gateway.transaction.refund(settled.id)
+
+    # when / then
+    for tx_id in (voided.id, settled.id):
+        assert gateway.transaction.void(tx_id).errors.deep_errors[0].code == "91504"
 
 
 def test_refund_of_a_credit_is_rejected_with_91505(gateway, settled):

@@ -1,17 +1,15 @@
 """The simulator as a subprocess: CLI flags, SQLite persistence across a kill, signed webhooks."""
 
-import threading
 import time
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import braintree
 import pytest
 
+from braintree_sim.__main__ import parse_args
 from braintree_sim.config import SimConfig
 from braintree_sim.launch import start_subprocess
 from braintree_sim.server import make_server
-from tests.sim.helpers import Control, sale, sdk_gateway
+from tests.sim.helpers import Control, WebhookReceiver, sale, sdk_gateway, wait_for
 
 
 @pytest.fixture
@@ -82,45 +80,19 @@ def test_wrong_keys_on_a_custom_configured_subprocess_raise_authentication_error
         sale(sdk_gateway(url, merchant_id="m1", public_key="pub", private_key="nope"))
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(urllib.parse.parse_qs(body.decode("ascii")))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def webhook_receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
 
 
 @pytest.fixture
 def settling_sim(webhook_receiver):
-    host, port = webhook_receiver.server_address
-    config = SimConfig(port=0, settle_after=0.2, webhook_url=f"http://{host}:{port}/hooks")
+    config = SimConfig(port=0, settle_after=0.2, webhook_url=webhook_receiver.url)
     server = make_server(config).start()
     yield server
     server.close()
-
-
-def _wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.parametrize("amount, kind, status", [
@@ -134,13 +106,12 @@ def test_auto_settlement_sends_a_webhook_the_sdk_accepts(
     tx = sale(gateway, amount, options={"submit_for_settlement": True}).transaction
 
     # when
-    delivered = _wait_for(lambda: webhook_receiver.received)
+    delivered = wait_for(lambda: webhook_receiver.received)
 
     # then
     assert delivered
     form = webhook_receiver.received[0]
-    notification = gateway.webhook_notification.parse(form["bt_signature"][0],
-                                                      form["bt_payload"][0])
+    notification = gateway.webhook_notification.parse(form["bt_signature"], form["bt_payload"])
     assert notification.kind == kind
     assert notification.transaction.id == tx.id
     assert notification.transaction.status == status
@@ -151,13 +122,13 @@ def test_webhook_signature_is_rejected_by_a_client_with_another_private_key(
         settling_sim, webhook_receiver):
     # given
     sale(sdk_gateway(settling_sim.url), options={"submit_for_settlement": True})
-    assert _wait_for(lambda: webhook_receiver.received)
+    assert wait_for(lambda: webhook_receiver.received)
     form = webhook_receiver.received[0]
 
     # when / then
     stranger = sdk_gateway(settling_sim.url, private_key="another")
     with pytest.raises(braintree.exceptions.InvalidSignatureError):
-        stranger.webhook_notification.parse(form["bt_signature"][0], form["bt_payload"][0])
+        stranger.webhook_notification.parse(form["bt_signature"], form["bt_payload"])
 
 
 def test_auto_settlement_leaves_authorized_sales_alone(settling_sim, webhook_receiver):
@@ -171,3 +142,58 @@ def test_auto_settlement_leaves_authorized_sales_alone(settling_sim, webhook_rec
     # then
     assert gateway.transaction.find(tx.id).status == "authorized"
     assert webhook_receiver.received == []
+
+
+def test_merchant_account_flags_configure_the_accounts_and_their_currencies(spawn):
+    # given
+    _, url = spawn("--merchant-account", "shop_eur:EUR", "--merchant-account", "shop_usd:USD")
+    gateway = sdk_gateway(url)
+
+    # when
+    default = sale(gateway).transaction
+    usd = sale(gateway, merchant_account_id="shop_usd").transaction
+
+    # then
+    assert (default.merchant_account_id, default.currency_iso_code) == ("shop_eur", "EUR")
+    assert usd.currency_iso_code == "USD"
+
+
+@pytest.mark.parametrize("flag", ["no-currency", "acct:gbp", "acct:GBPX", ":GBP"])
+def test_malformed_merchant_account_flag_is_refused_at_start(flag):
+    # when / then
+    with pytest.raises(SystemExit):
+        parse_args(["--merchant-account", flag])
+
+
+def test_control_token_comes_from_the_flag_or_else_the_environment():
+    # when
+    from_env = parse_args([], environ={"BRAINTREE_SIM_CONTROL_TOKEN": "env-token"})
+    from_flag = parse_args(["--control-token", "flag-token"],
+                           environ={"BRAINTREE_SIM_CONTROL_TOKEN": "env-token"})
+    unset = parse_args([], environ={})
+
+    # then
+    assert (from_env.control_token, from_flag.control_token, unset.control_token) == (
+        "env-token", "flag-token", None)
+
+
+def test_disputes_survive_a_killed_and_restarted_simulator(spawn, tmp_path):
+    # given
+    state = str(tmp_path / "sim.sqlite3")
+    process, url = spawn("--state", state)
+    gateway = sdk_gateway(url)
+    tx = sale(gateway, "25.00", options={"submit_for_settlement": True}).transaction
+    gateway.testing.settle_transaction(tx.id)
+    dispute_id = Control(url).post("/__sim__/disputes",
+                                   {"transaction_id": tx.id}).json()["dispute"]["id"]
+    process.kill()
+    process.wait()
+
+    # when
+    _, url = spawn("--state", state)
+    gateway = sdk_gateway(url)
+
+    # then
+    assert gateway.dispute.find(dispute_id).status == "open"
+    assert [d.id for d in gateway.transaction.find(tx.id).disputes] == [dispute_id]
+    assert gateway.dispute.accept(dispute_id).is_success
