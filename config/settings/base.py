@@ -86,7 +86,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "payments.exceptions.api_exception_handler",
     # Money is a string on the wire; never let a float round-trip through JSON.
     "COERCE_DECIMAL_TO_STRING": True,
+    # Anonymous requests are limited per IP everywhere (payments/throttling.py); order creation
+    # has its own per-user limit on top (OrderListCreateApi).
+    "DEFAULT_THROTTLE_CLASSES": ["payments.throttling.AnonymousRateThrottle"],
+    # How many proxies append to X-Forwarded-For in front of the web process: the client's IP is
+    # the address they saw. 0 means "use the socket's address", so a client cannot pick its own
+    # identity by sending the header; behind one load balancer set API_NUM_PROXIES=1.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# Rates as "<count>/<second|minute|hour|day>"; the answer past them is 429 with Retry-After.
+API_ORDER_CREATE_RATE = env.str("API_ORDER_CREATE_RATE", default="120/minute")
+API_ANON_RATE = env.str("API_ANON_RATE", default="60/minute")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Payments API",
