@@ -3,6 +3,8 @@
 Every variable is read through `config.env.env` (django-environ) with its default beside it.
 """
 
+from datetime import timedelta
+
 from config.env import BASE_DIR, comma_list, env
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -21,6 +23,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "payments",
 ]
 
@@ -32,6 +35,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -56,6 +61,29 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Password logins (the admin, the browsable API's login page) go through django-axes first: after
+# AXES_FAILURE_LIMIT failures for one username from one address, that pair is refused, even with
+# the right password, for AXES_COOLOFF_MINUTES. Locking the pair, not the username alone, keeps an
+# attacker from locking a known admin out from elsewhere. API tokens never reach these backends.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the API throttles (API_NUM_PROXIES), never a header a client picks.
+AXES_CLIENT_IP_CALLABLE = "payments.throttling.client_ip"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 # The default cache holds the API's throttle counters. Process-local memory is right for one
 # process (tests, `make run`); production refuses it and needs a shared Redis, e.g.
