@@ -1,5 +1,8 @@
 """config/env.py: typed readers over the environment, empty meaning unset, errors naming the variable."""
 
+import re
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,3 +54,15 @@ def test_database_and_cache_urls_become_django_dictionaries(monkeypatch):
     assert (database["HOST"], database["PORT"], database["NAME"], database["USER"]) == ("db.internal", 5433, "payments", "alice")
     assert database["OPTIONS"] == {"sslmode": "require"}
     assert cache == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://cache.internal:6379/2"}
+
+
+def test_every_variable_the_settings_read_is_documented_in_env_example():
+    # given every variable name config/ passes to a reader
+    config = Path(__file__).resolve().parents[2] / "config"
+    reader = re.compile(r'(?:env\.\w+|comma_list|gateway_credential)\(\s*"([A-Z][A-Z0-9_]+)"')
+    read = {name for path in config.rglob("*.py") for name in reader.findall(path.read_text())}
+    # when
+    example = (config.parent / ".env.example").read_text()
+    # then
+    assert len(read) > 30
+    assert sorted(name for name in read if f"# {name}=" not in example) == []
