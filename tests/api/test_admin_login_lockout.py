@@ -1,10 +1,13 @@
 """Admin logins: django-axes locks a username+address pair out after AXES_FAILURE_LIMIT failures; password validators on."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from config.settings import base
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +70,11 @@ def test_password_validators_refuse_short_common_and_numeric_passwords(admin_use
         with pytest.raises(ValidationError):
             validate_password(weak, user=admin_user)
     validate_password(PASSWORD, user=admin_user)
+
+
+def test_the_default_lockout_is_five_failures_of_one_username_from_one_address_for_fifteen_minutes():
+    assert base.AXES_FAILURE_LIMIT == 5
+    assert base.AXES_COOLOFF_TIME == timedelta(minutes=15)
+    assert base.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert base.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
+    assert base.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
