@@ -47,7 +47,8 @@ class Env(environ.Env):
         try:
             return super().parse_value(value, cast)
         except (TypeError, ValueError) as exc:
-            raise ImproperlyConfigured(f"cannot read {value!r} as {getattr(cast, '__name__', cast)}") from exc
+            # The value is not echoed: a misplaced secret must not end up in a crash log.
+            raise ImproperlyConfigured(f"cannot be read as {getattr(cast, '__name__', cast)}") from exc
 
     def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
         try:
