@@ -4,7 +4,10 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# A process started without DJANGO_SETTINGS_MODULE is a production process: production settings
+# refuse to start on development fallbacks instead of silently running on them (the cookiecutter
+# habit; manage.py alone defaults to local). `make run` and the harnesses set it explicitly.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("payments_service")
 # Every Celery setting lives in Django settings with a CELERY_ prefix (config/settings/base.py).

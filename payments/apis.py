@@ -27,6 +27,7 @@ from payments.serializers import (
     OrderOutputSerializer,
 )
 from payments.services import order_create
+from payments.throttling import OrderCreateRateThrottle
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = Order._meta.get_field("idempotency_key").max_length
@@ -140,6 +141,14 @@ class OrderListCreateApi(APIView):
     parser_classes = [BoundedJSONParser]
     # Read by drf-spectacular too, which then documents the page envelope of the list.
     pagination_class = PageNumberPagination
+
+    def get_throttles(self):
+        # Reads stay under the general limits; only submissions cost a slot of the per-user
+        # order budget, and they are refused before the body is parsed or anything is stored.
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(OrderCreateRateThrottle())
+        return throttles
 
     @extend_schema(
         operation_id="orders_list",
@@ -274,6 +283,16 @@ class OrderListCreateApi(APIView):
             422: OpenApiResponse(
                 ErrorDetailSerializer,
                 description="This Idempotency-Key was already used with a different body.",
+            ),
+            429: OpenApiResponse(
+                ErrorDetailSerializer,
+                description="More submissions than API_ORDER_CREATE_RATE allows this user; the "
+                "`Retry-After` header says how many seconds to wait. Nothing was stored.",
+                examples=[
+                    OpenApiExample(
+                        "Throttled", value={"detail": "Request was throttled. Expected available in 12 seconds."}
+                    )
+                ],
             ),
         },
     )

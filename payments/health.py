@@ -67,6 +67,8 @@ class HealthApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    # A throttled probe (429) would take a healthy instance out of the load balancer's rotation.
+    throttle_classes = []
 
     @extend_schema(
         operation_id="healthz",

@@ -15,6 +15,7 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from payments.models import Order, OrderStatus
@@ -24,7 +25,17 @@ from payments.models import Order, OrderStatus
 # The sign is accepted here so that "-5" gets the clearer "must be greater than zero" message.
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
-MAX_NONCE_LENGTH = 4096
+# Braintree's nonces are drawn from letters, digits, "-" and "_": UUIDs (36 characters),
+# `tokencc_...` ids (about 40), the sandbox's `fake-...-nonce` names (at most 45) and the
+# simulator's minted `tokencc_sim_<16>` (28). 512 leaves ten times that for formats not seen yet
+# and keeps a nonce far from the body limit. Anything else (a control character, a quote, "<")
+# would only reach the SDK's XML and come back as an error that looks transient, so it is refused
+# here with a field message. https://developer.paypal.com/braintree/docs/reference/general/testing
+NONCE_MAX_LENGTH = 512
+NONCE_ALPHABET = RegexValidator(
+    r"^[A-Za-z0-9_-]+\Z",
+    message='A payment method nonce may contain only letters, digits, "-" and "_".',
+)
 
 
 class StrictCharField(serializers.CharField):
@@ -93,9 +104,11 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         "Must be greater than zero and at most the configured maximum (PAYMENTS_MAX_AMOUNT).",
     )
     payment_method_nonce = StrictCharField(
-        max_length=MAX_NONCE_LENGTH,
+        max_length=NONCE_MAX_LENGTH,
+        validators=[NONCE_ALPHABET],
         write_only=True,
-        help_text="Single-use Braintree payment method nonce from the client SDK. Never returned.",
+        help_text="Single-use Braintree payment method nonce from the client SDK: letters, digits, "
+        f'"-" and "_", at most {NONCE_MAX_LENGTH} characters. Never returned.',
     )
     currency = serializers.ChoiceField(
         choices=(),

@@ -7,6 +7,8 @@ export PATH="$BIN:$PATH"
 
 # honcho reads .env for the processes; read it here too so migrate uses the same DATABASE_URL.
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
+# Explicit on purpose: config.wsgi and celery_app default to production settings, which refuse
+# the simulator and the development key (Procfile.dev names it on every line as well).
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
 # The braintree SDK applies the environment's proxy even to http://127.0.0.1, the simulator.
 unset http_proxy HTTP_PROXY

@@ -1,36 +1,15 @@
-"""Settings shared by every environment. Values come from the environment (see .env.example)."""
+"""Settings shared by every environment. Values come from the environment (see .env.example).
 
-import os
-from pathlib import Path
+Every variable is read through `config.env.env` (django-environ) with its default beside it.
+"""
 
-import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from datetime import timedelta
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+from config.env import BASE_DIR, comma_list, env
 
-
-def env(name, default=None):
-    return os.environ.get(name, default)
-
-
-def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name, default):
-    value = os.environ.get(name)
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
-
-
-SECRET_KEY = env("DJANGO_SECRET_KEY", "")
-DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h.strip()]
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = comma_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +23,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "payments",
 ]
 
@@ -55,6 +35,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -76,13 +58,38 @@ TEMPLATES = [
 ]
 
 # SQLite is only the zero-setup default of `make run`; tests and production use PostgreSQL.
-DATABASES = {
-    "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-    )
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Password logins (the admin, the browsable API's login page) go through django-axes first: after
+# AXES_FAILURE_LIMIT failures for one username from one address, that pair is refused, even with
+# the right password, for AXES_COOLOFF_MINUTES. Locking the pair, not the username alone, keeps an
+# attacker from locking a known admin out from elsewhere. API tokens never reach these backends.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the API throttles (API_NUM_PROXIES), never a header a client picks.
+AXES_CLIENT_IP_CALLABLE = "payments.throttling.client_ip"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# The default cache holds the API's throttle counters. Process-local memory is right for one
+# process (tests, `make run`); production refuses it and needs a shared Redis, e.g.
+# CACHE_URL=redis://127.0.0.1:6379/2 (Django's built-in RedisCache).
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-cache-url
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -92,7 +99,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Reject oversized request bodies before DRF parses them (the API answers 413).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 16 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -107,7 +114,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "payments.exceptions.api_exception_handler",
     # Money is a string on the wire; never let a float round-trip through JSON.
     "COERCE_DECIMAL_TO_STRING": True,
+    # Anonymous requests are limited per IP everywhere (payments/throttling.py); order creation
+    # has its own per-user limit on top (OrderListCreateApi).
+    "DEFAULT_THROTTLE_CLASSES": ["payments.throttling.AnonymousRateThrottle"],
+    # How many proxies append to X-Forwarded-For in front of the web process: the client's IP is
+    # the address they saw. 0 means "use the socket's address", so a client cannot pick its own
+    # identity by sending the header; behind one load balancer set API_NUM_PROXIES=1.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# Rates as "<count>/<second|minute|hour|day>"; the answer past them is 429 with Retry-After.
+API_ORDER_CREATE_RATE = env.str("API_ORDER_CREATE_RATE", default="120/minute")
+API_ANON_RATE = env.str("API_ANON_RATE", default="60/minute")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Payments API",
@@ -122,27 +139,36 @@ SPECTACULAR_SETTINGS = {
 
 # --- Payments -----------------------------------------------------------------------------------
 
-PAYMENTS_MAX_AMOUNT = env("PAYMENTS_MAX_AMOUNT", "10000.00")
-PAYMENTS_CURRENCIES = [c.strip() for c in env("PAYMENTS_CURRENCIES", "USD,EUR,GBP").split(",") if c.strip()]
+PAYMENTS_MAX_AMOUNT = env.str("PAYMENTS_MAX_AMOUNT", default="10000.00")
+PAYMENTS_CURRENCIES = comma_list("PAYMENTS_CURRENCIES", default=["USD", "EUR", "GBP"])
 # A claimed order whose worker has not reported back within the lease may be claimed again
 # (after searching the gateway first). It must exceed the task hard time limit.
-PAYMENTS_CLAIM_LEASE_SECONDS = env_int("PAYMENTS_CLAIM_LEASE_SECONDS", 120)
+PAYMENTS_CLAIM_LEASE_SECONDS = env.int("PAYMENTS_CLAIM_LEASE_SECONDS", default=120)
 # Claims of one order before it is parked in needs_review: stops a poison order (e.g. one whose
 # worker is OOM-killed every time) from looping forever under task_reject_on_worker_lost.
-PAYMENTS_MAX_CLAIMS = env_int("PAYMENTS_MAX_CLAIMS", 8)
+PAYMENTS_MAX_CLAIMS = env.int("PAYMENTS_MAX_CLAIMS", default=8)
 
-BRAINTREE_ENVIRONMENT = env("BRAINTREE_ENVIRONMENT", "simulator")
-BRAINTREE_MERCHANT_ID = env("BRAINTREE_MERCHANT_ID", "")
-BRAINTREE_PUBLIC_KEY = env("BRAINTREE_PUBLIC_KEY", "")
-BRAINTREE_PRIVATE_KEY = env("BRAINTREE_PRIVATE_KEY", "")
-BRAINTREE_SIMULATOR_URL = env("BRAINTREE_SIMULATOR_URL", "http://127.0.0.1:8600")
+# The simulator's own default credentials (braintree_sim/config.py) and the development signing
+# key: local and test settings fall back to them, production refuses them.
+SIMULATOR_CREDENTIALS = {
+    "BRAINTREE_MERCHANT_ID": "sim_merchant",
+    "BRAINTREE_PUBLIC_KEY": "sim_public_key",
+    "BRAINTREE_PRIVATE_KEY": "sim_private_key",
+}
+DEV_SECRET_KEY = "local-development-only-not-a-secret"
+
+BRAINTREE_ENVIRONMENT = env.str("BRAINTREE_ENVIRONMENT", default="simulator")
+BRAINTREE_MERCHANT_ID = env.str("BRAINTREE_MERCHANT_ID", default="")
+BRAINTREE_PUBLIC_KEY = env.str("BRAINTREE_PUBLIC_KEY", default="")
+BRAINTREE_PRIVATE_KEY = env.str("BRAINTREE_PRIVATE_KEY", default="")
+BRAINTREE_SIMULATOR_URL = env.str("BRAINTREE_SIMULATOR_URL", default="http://127.0.0.1:8600")
 # Must stay well below CELERY_TASK_SOFT_TIME_LIMIT so a hung gateway surfaces as a retryable
 # timeout, not as a killed task.
-BRAINTREE_TIMEOUT_SECONDS = env_int("BRAINTREE_TIMEOUT_SECONDS", 10)
+BRAINTREE_TIMEOUT_SECONDS = env.int("BRAINTREE_TIMEOUT_SECONDS", default=10)
 
 # --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html) -------------------
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -168,23 +194,23 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 45)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=45)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
 
 # Retry policy of transient gateway errors (payments/tasks.py): exponential backoff with full
 # jitter, capped, then the order goes to needs_review.
-PAYMENTS_RETRY_BACKOFF = env_int("PAYMENTS_RETRY_BACKOFF", 2)
-PAYMENTS_RETRY_BACKOFF_MAX = env_int("PAYMENTS_RETRY_BACKOFF_MAX", 60)
-PAYMENTS_MAX_RETRIES = env_int("PAYMENTS_MAX_RETRIES", 6)
+PAYMENTS_RETRY_BACKOFF = env.int("PAYMENTS_RETRY_BACKOFF", default=2)
+PAYMENTS_RETRY_BACKOFF_MAX = env.int("PAYMENTS_RETRY_BACKOFF_MAX", default=60)
+PAYMENTS_MAX_RETRIES = env.int("PAYMENTS_MAX_RETRIES", default=6)
 # Full jitter spreads a burst of retries after an outage; switched off only where exact delays
 # must be observable (the retry-timing integration test, or when debugging an incident).
-PAYMENTS_RETRY_JITTER = env_bool("PAYMENTS_RETRY_JITTER", True)
+PAYMENTS_RETRY_JITTER = env.bool("PAYMENTS_RETRY_JITTER", default=True)
 
 # Redis has no real acks: a message held longer than this since it was fetched is redelivered.
 # It must exceed the longest retry countdown plus the task time limit, or retries run twice.
 # Set in every place kombu reads it; the shortest value on a broker wins.
 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
-CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 600)
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     # Bounded socket waits so a dead broker fails a publish fast instead of hanging a request.
@@ -208,7 +234,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # On a lost broker connection, stop running acks_late tasks: their message is redelivered anyway.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Warm shutdown (deploys): let in-flight sales finish, then restore unacked messages.
-CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(env_int("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 20))
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=20.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_TASK_TRACK_STARTED = True
@@ -222,6 +248,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"braintree": {"level": "WARNING"}},
 }

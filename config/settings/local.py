@@ -1,13 +1,15 @@
-"""Development settings: `make run`."""
+"""Development settings: `make run`. DEBUG is always on here, whatever DJANGO_DEBUG says."""
+
+from config.env import env
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, DEV_SECRET_KEY, SIMULATOR_CREDENTIALS
 
 DEBUG = True
-SECRET_KEY = env("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
-BRAINTREE_MERCHANT_ID = env("BRAINTREE_MERCHANT_ID", "sim_merchant")
-BRAINTREE_PUBLIC_KEY = env("BRAINTREE_PUBLIC_KEY", "sim_public_key")
-BRAINTREE_PRIVATE_KEY = env("BRAINTREE_PRIVATE_KEY", "sim_private_key")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
+BRAINTREE_MERCHANT_ID = env.str("BRAINTREE_MERCHANT_ID", default=SIMULATOR_CREDENTIALS["BRAINTREE_MERCHANT_ID"])
+BRAINTREE_PUBLIC_KEY = env.str("BRAINTREE_PUBLIC_KEY", default=SIMULATOR_CREDENTIALS["BRAINTREE_PUBLIC_KEY"])
+BRAINTREE_PRIVATE_KEY = env.str("BRAINTREE_PRIVATE_KEY", default=SIMULATOR_CREDENTIALS["BRAINTREE_PRIVATE_KEY"])
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # `make run` puts web, two workers and beat on one SQLite file. Writers wait for the lock

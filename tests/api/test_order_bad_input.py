@@ -82,7 +82,12 @@ def post_json(api_client, django_capture_on_commit_callbacks):
         pytest.param("payment_method_nonce", _valid(payment_method_nonce=None), id="nonce null"),
         pytest.param("payment_method_nonce", _valid(payment_method_nonce=12345), id="nonce as a number"),
         pytest.param("payment_method_nonce", _valid(payment_method_nonce={"n": 1}), id="nonce as an object"),
-        pytest.param("payment_method_nonce", _valid(payment_method_nonce="n" * 4097), id="nonce over 4 KB"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="n" * 513), id="nonce over 512 characters"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="fake-valid-nonce\u0001"), id="nonce with a control character"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="fake-valid\nnonce"), id="nonce with a newline inside"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="fake valid nonce"), id="nonce with spaces"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="fake-valid-nonce<x/>"), id="nonce with markup"),
+        pytest.param("payment_method_nonce", _valid(payment_method_nonce="fake-vаlid-nonce"), id="nonce with a Cyrillic letter"),
         pytest.param("description", _valid(description="d" * 256), id="description too long"),
         pytest.param("payment_method_nonce", _valid(payment_method_nonce="a\x00b"), id="nonce with a NUL"),
         pytest.param("description", _valid(description=42), id="description as a number"),
@@ -329,3 +334,33 @@ def test_idempotency_key_of_exactly_255_characters_is_accepted(api_client, djang
     # then
     assert response.status_code == 202
     assert Order.objects.get().idempotency_key == "k" * 255
+
+
+def test_a_nonce_with_a_control_character_is_refused_with_a_field_message(post_json):
+    # given the nonce that once cost six retries and a parked order (the SDK sent ill-formed XML)
+    body = _valid(payment_method_nonce="fake-valid-nonce\u0001")
+    # when
+    response = post_json(body)
+    # then
+    assert response.status_code == 400
+    assert response.json() == {
+        "payment_method_nonce": ['A payment method nonce may contain only letters, digits, "-" and "_".']
+    }
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "nonce",
+    [
+        pytest.param("fake-gateway-rejected-risk-thresholds-nonce", id="longest sandbox nonce"),
+        pytest.param("tokencc_sim_0123456789abcdef", id="simulator minted nonce"),
+        pytest.param("3f9b2c1e-7a4d-4e8f-9b6a-1c2d3e4f5a6b", id="uuid nonce"),
+        pytest.param("tokencc_bc_abc123_def456_ghi789_jkl012_mno", id="tokenized card nonce"),
+        pytest.param("n" * 512, id="512 characters"),
+    ],
+)
+def test_nonces_of_every_braintree_shape_are_accepted(api_client, django_capture_on_commit_callbacks, nonce):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api_client.post("/api/orders/", _valid(payment_method_nonce=nonce), format="json")
+    assert response.status_code == 202
+    assert Order.objects.get().payment_method_nonce == nonce

@@ -26,7 +26,7 @@ def test_schema_documents_every_answer_of_order_creation_and_the_idempotency_hea
     create = anonymous_client.get("/api/schema/", {"format": "json"}).json()["paths"]["/api/orders/"]["post"]
 
     # then
-    assert set(create["responses"]) == {"202", "400", "401", "409", "413", "415", "422"}
+    assert set(create["responses"]) == {"202", "400", "401", "409", "413", "415", "422", "429"}
     assert "Location" in create["responses"]["202"]["headers"]
     headers = [p["name"] for p in create["parameters"] if p["in"] == "header"]
     assert headers == ["Idempotency-Key"]
