@@ -8,7 +8,7 @@ machine. It starts its own simulator, private ``redis-server`` and fresh databas
 ``payments_pipeline_<pid>`` (dropped at the end), then:
 
   baseline    one Django process (``manage.py shell``) doing sale + find through
-              ``payments.gateway`` (the real SDK) for ``--orders`` orders, first sequentially,
+              ``payments.gateways`` (the real SDK) for ``--orders`` orders, first sequentially,
               then on ``--concurrency`` threads (the worker's concurrency): pairs/s and the
               process's CPU per pair (``os.times()``);
   pipeline    ``--orders`` orders bulk-inserted ``pending`` straight into the database (with
@@ -72,8 +72,9 @@ BASELINE_CODE = """
 import json, os, time, uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from payments import gateway
+from payments.gateways import get_gateway
 
+gateway = get_gateway()
 N, THREADS, WARMUP = int(os.environ["BENCH_N"]), int(os.environ["BENCH_THREADS"]), int(os.environ["BENCH_WARMUP"])
 
 def pair(_):

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from payments import gateway
 from payments.exceptions import (
     GatewayError,
     GatewayMisconfigured,
@@ -22,9 +21,10 @@ from payments.exceptions import (
     OrderLeased,
     ProcessorUnavailable,
 )
-from payments.gateway import FAILED_STATUSES, NONCE_CONSUMED, PAID_STATUSES, SaleOutcome
+from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
 from payments.models import Order, OrderAttempt, OrderStatus
 from payments.selectors import orders_in_doubt, orders_stuck
+from payments.statuses import TRANSACTION_FAILED_STATUSES, TRANSACTION_PAID_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ def _order_release(order_id, claims):
 
 def _find_paid_sale(order):
     """Search the gateway for a successful sale of this order (audited); None if there is none."""
-    transactions = gateway.search_by_order_id(str(order.pk))
+    transactions = get_gateway().search_by_order_id(str(order.pk))
     paid = [txn for txn in transactions if txn.is_paid]
     _audit(
         order,
@@ -315,7 +315,7 @@ def _charge_claimed(order, search_first):
         return _order_park(order.pk, reason="No payment method nonce left to charge.")
     attempt = order.sale_attempt
     try:
-        result = gateway.sale(
+        result = get_gateway().sale(
             order_id=str(order.pk),
             amount=order.amount,
             nonce=order.payment_method_nonce,
@@ -466,7 +466,7 @@ def order_verify(*, order_id):
 def _verify(order, *, allowed_from):
     transaction_id = order.transaction_id
     try:
-        info = gateway.find(transaction_id)
+        info = get_gateway().find(transaction_id)
     except GatewayUnavailable as exc:
         _audit(
             order,
@@ -496,9 +496,9 @@ def _verify(order, *, allowed_from):
             # Money moved, but not the money this order asked for: never call that paid.
             to_status = OrderStatus.NEEDS_REVIEW
             reason = f"Gateway has amount {info.amount} for order_id {info.order_id!r}."
-        elif info.status in PAID_STATUSES:
+        elif info.status in TRANSACTION_PAID_STATUSES:
             to_status, reason = OrderStatus.PAID, ""
-        elif info.status in FAILED_STATUSES:
+        elif info.status in TRANSACTION_FAILED_STATUSES:
             to_status, reason = OrderStatus.FAILED, f"Gateway status {info.status}."
         else:
             to_status, reason = OrderStatus.NEEDS_REVIEW, f"Unexpected gateway status {info.status}."

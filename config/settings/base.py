@@ -131,6 +131,9 @@ PAYMENTS_CLAIM_LEASE_SECONDS = env_int("PAYMENTS_CLAIM_LEASE_SECONDS", 120)
 # worker is OOM-killed every time) from looping forever under task_reject_on_worker_lost.
 PAYMENTS_MAX_CLAIMS = env_int("PAYMENTS_MAX_CLAIMS", 8)
 
+# Which payments.gateways backend the services call: "braintree" (the SDK, against Braintree or
+# braintree_sim) or "fake" (in-process sandbox rules, for service tests without any process).
+PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", "braintree")
 BRAINTREE_ENVIRONMENT = env("BRAINTREE_ENVIRONMENT", "simulator")
 BRAINTREE_MERCHANT_ID = env("BRAINTREE_MERCHANT_ID", "")
 BRAINTREE_PUBLIC_KEY = env("BRAINTREE_PUBLIC_KEY", "")

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from payments import gateway
+from payments import gateways
 from payments.exceptions import IllegalTransition, OrderLeased
 from payments.models import Order, OrderAttempt, OrderStatus
 from payments.selectors import orders_in_doubt, orders_stuck
@@ -250,7 +250,7 @@ def test_reconciler_leaves_an_order_that_moved_on_since_its_snapshot(our_queues_
 
 def park_with_a_late_sale(order, sim):
     """The order's sale lands at the gateway, but the order was parked before it heard back."""
-    gateway.sale(
+    gateways.get_gateway().sale(
         order_id=str(order.pk), amount=order.amount, nonce="fake-valid-nonce", api_request_key=f"{order.pk}:0"
     )
     Order.objects.filter(pk=order.pk).update(
