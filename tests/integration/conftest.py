@@ -112,7 +112,7 @@ def wait_for_order(order_id, predicate, timeout=20, desc="order state"):
         return wait_until(check, timeout=timeout, interval=0.1, desc=desc)
     except TimeoutError:
         order = Order.objects.get(pk=order_id)
-        attempts = list(order.attempts.values_list("action", "outcome", "to_status"))
+        attempts = list(order.events.values_list("action", "outcome", "to_status"))
         raise AssertionError(f"{desc}: order is {order.status}, attempts {attempts}") from None
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from payments.exceptions import IllegalTransition
-from payments.models import OrderAttempt, OrderStatus
-from payments.services import _transition
+from payments.models import OrderEvent, OrderStatus
+from payments.services.lifecycle import transition_locked
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -12,11 +12,11 @@ def test_transition_saves_status_and_appends_audit_row():
     # given
     order = OrderFactory(status=OrderStatus.PENDING)
     # when
-    _transition(order, OrderStatus.PROCESSING, outcome="claimed")
+    transition_locked(order, OrderStatus.PROCESSING, outcome=OrderEvent.Outcome.CLAIMED)
     # then
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
-    attempt = order.attempts.get()
+    attempt = order.events.get()
     assert (attempt.from_status, attempt.to_status, attempt.outcome) == ("pending", "processing", "claimed")
 
 
@@ -26,7 +26,7 @@ def test_transition_out_of_a_final_status_is_refused(terminal):
     order = OrderFactory(status=terminal, transaction_id="abc123")
     # when / then
     with pytest.raises(IllegalTransition):
-        _transition(order, OrderStatus.PROCESSING)
+        transition_locked(order, OrderStatus.PROCESSING, outcome=OrderEvent.Outcome.CLAIMED)
     order.refresh_from_db()
     assert order.status == terminal
-    assert not OrderAttempt.objects.filter(order=order).exists()
+    assert not OrderEvent.objects.filter(order=order).exists()
