@@ -196,7 +196,8 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
         approved = result.transaction
     with transaction.atomic():
         order = order_lock(order_id)
-        already_recorded = order.transaction_id or order.status not in (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW)
+        recordable = (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW)
+        already_recorded = order.transaction_id or order.status not in recordable
         if already_recorded:
             # A concurrent claimant recorded first; with one api_request_key both saw one sale.
             # A different successful sale would be money without an order: leave a trace.

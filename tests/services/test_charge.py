@@ -199,7 +199,8 @@ def test_a_misconfigured_gateway_parks_the_order_instead_of_retrying(fake, monke
         order_charge(order_id=order.pk)
     # then
     order.refresh_from_db()
-    assert (order.status, order.failure_reason) == (OrderStatus.NEEDS_REVIEW, "Braintree sale refused: AuthenticationError")
+    assert order.status == OrderStatus.NEEDS_REVIEW
+    assert order.failure_reason == "Braintree sale refused: AuthenticationError"
 
 
 def test_giving_up_after_an_unknown_outcome_parks_the_order_for_review(fake):

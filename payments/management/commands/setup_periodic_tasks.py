@@ -20,7 +20,9 @@ from payments.schedules import (
 
 def reconcile_periodic_task_ensure():
     """The reconciler's PeriodicTask, created with the payments/schedules.py defaults if missing."""
-    interval, _ = IntervalSchedule.objects.get_or_create(every=RECONCILE_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS)
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=RECONCILE_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
+    )
     return PeriodicTask.objects.get_or_create(
         name=RECONCILE_TASK_NAME,
         defaults={
@@ -30,7 +32,9 @@ def reconcile_periodic_task_ensure():
             "queue": RECONCILE_QUEUE,
             # A run beat could not deliver within one interval is dropped: the next one covers it.
             "expire_seconds": RECONCILE_INTERVAL_SECONDS,
-            "description": "Re-dispatch orders stuck in pending or processing (see payments.services.orders_reconcile).",
+            "description": (
+                "Re-dispatch orders stuck in pending or processing (see payments.services.orders_reconcile)."
+            ),
         },
     )
 
