@@ -819,7 +819,7 @@ print("PERIODIC", json.dumps({{"task": task.task, "kwargs": task.kwargs, "queue"
         attempts = defaultdict(list)
         for row in self.query(
                 "SELECT id, order_id, action, from_status, to_status, outcome, transaction_id, created_at, detail "
-                "FROM payments_orderattempt ORDER BY id"):
+                "FROM payments_orderevent ORDER BY id"):
             attempts[str(row[1])].append(dict(id=row[0], action=row[2], from_status=row[3], to_status=row[4],
                                               outcome=row[5], transaction_id=row[6], created_at=row[7],
                                               detail=row[8]))

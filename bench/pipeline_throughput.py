@@ -8,7 +8,7 @@ machine. It starts its own simulator, private ``redis-server`` and fresh databas
 ``payments_pipeline_<pid>`` (dropped at the end), then:
 
   baseline    one Django process (``manage.py shell``) doing sale + find through
-              ``payments.gateway`` (the real SDK) for ``--orders`` orders, first sequentially,
+              ``payments.gateways`` (the real SDK) for ``--orders`` orders, first sequentially,
               then on ``--concurrency`` threads (the worker's concurrency): pairs/s and the
               process's CPU per pair (``os.times()``);
   pipeline    ``--orders`` orders bulk-inserted ``pending`` straight into the database (with
@@ -72,8 +72,9 @@ BASELINE_CODE = """
 import json, os, time, uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from payments import gateway
+from payments.gateways import get_gateway
 
+gateway = get_gateway()
 N, THREADS, WARMUP = int(os.environ["BENCH_N"]), int(os.environ["BENCH_THREADS"]), int(os.environ["BENCH_WARMUP"])
 
 def pair(_):
@@ -104,18 +105,18 @@ import json, os, sys, time
 from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from payments.models import Order, OrderAttempt
-from payments.services import _fingerprint, order_dispatch
+from payments.models import Order, OrderEvent
+from payments.services import order_dispatch, request_fingerprint
 
 n, desc, nonce, amount = int(os.environ["BENCH_N"]), os.environ["BENCH_TAG"], "fake-valid-nonce", Decimal("12.34")
 owner = get_user_model().objects.get(username="bench")
-fingerprint = _fingerprint(amount=amount, currency="USD", description=desc, nonce=nonce)
+fingerprint = request_fingerprint(amount=amount, currency="USD", description=desc, nonce=nonce)
 with transaction.atomic():
     orders = Order.objects.bulk_create([
         Order(owner=owner, amount=amount, currency="USD", description=desc, payment_method_nonce=nonce,
               request_fingerprint=fingerprint) for _ in range(n)])
-    OrderAttempt.objects.bulk_create([
-        OrderAttempt(order=o, action=OrderAttempt.Action.CREATE, to_status=o.status) for o in orders])
+    OrderEvent.objects.bulk_create([
+        OrderEvent(order=o, action=OrderEvent.Action.CREATE, to_status=o.status) for o in orders])
 ids = [str(o.pk) for o in orders]
 print("READY", flush=True)
 if sys.stdin.readline().strip() != "GO":
@@ -301,7 +302,7 @@ class Bench:
         result["seconds"] = result["last_update"] - result["first_publish"]
         with psycopg.connect(self.dsn()) as conn:
             audit = dict(conn.execute(
-                "SELECT a.action, count(*) FROM payments_orderattempt a JOIN payments_order o ON o.id = a.order_id "
+                "SELECT a.action, count(*) FROM payments_orderevent a JOIN payments_order o ON o.id = a.order_id "
                 "WHERE o.description = %s GROUP BY a.action ORDER BY a.action", ["pipeline measured"]).fetchall())
         result["audit_rows"] = audit
         result["audit_rows_per_order"] = sum(audit.values()) / a.orders

@@ -1,4 +1,4 @@
-"""Django admin for orders and their audit rows.
+"""Django admin for orders and their event log.
 
 Money, status and gateway fields are read-only: every state change goes through a service, so
 the actions below call services and report refused transitions as messages.
@@ -7,12 +7,12 @@ the actions below call services and report refused transitions as messages.
 from django.contrib import admin, messages
 
 from payments.exceptions import GatewayError, IllegalTransition
-from payments.models import Order, OrderAttempt
+from payments.models import Order, OrderEvent
 from payments.services import order_requeue, order_reverify
 
 
-class OrderAttemptInline(admin.TabularInline):
-    model = OrderAttempt
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
     extra = 0
     can_delete = False
     fields = ("created_at", "action", "from_status", "to_status", "outcome", "transaction_id", "detail")
@@ -34,7 +34,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
-    inlines = (OrderAttemptInline,)
+    inlines = (OrderEventInline,)
     actions = ("reverify_with_gateway", "requeue")
     # The nonce is a spent or spendable credential: never shown, never editable.
     exclude = ("payment_method_nonce",)
@@ -53,6 +53,8 @@ class OrderAdmin(admin.ModelAdmin):
         "claims",
         "sale_attempt",
         "lease_expires_at",
+        "ever_claimed",
+        "last_sale_outcome",
         "idempotency_key",
         "request_fingerprint",
         "created_at",
@@ -87,8 +89,8 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Order {order_id} {done}: now {order.status}.", messages.SUCCESS)
 
 
-@admin.register(OrderAttempt)
-class OrderAttemptAdmin(admin.ModelAdmin):
+@admin.register(OrderEvent)
+class OrderEventAdmin(admin.ModelAdmin):
     list_display = ("created_at", "order", "action", "from_status", "to_status", "outcome", "transaction_id")
     list_filter = ("action", "outcome")
     search_fields = ("=order__id", "=transaction_id")

@@ -4,15 +4,29 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
+from payments.gateways.base import SaleOutcome
 from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus  # noqa: F401 (re-exported)
+
+
+class LastSaleOutcome(models.TextChoices):
+    """What the gateway answered to the order's latest sale call (blank: no sale yet)."""
+
+    APPROVED = SaleOutcome.APPROVED.value, "Approved"
+    DECLINED = SaleOutcome.DECLINED.value, "Processor declined"
+    REJECTED = SaleOutcome.REJECTED.value, "Gateway rejected"
+    PROCESSOR_FAILED = SaleOutcome.PROCESSOR_FAILED.value, "Processor failed (3000)"
+    INVALID = SaleOutcome.INVALID.value, "Validation error"
+    # No answer (timeout, 5xx, a key still in flight): money may have moved.
+    UNAVAILABLE = "unavailable", "Unknown (no answer)"
 
 
 class Order(models.Model):
     """An order to charge, and the outbox of its payment: the row is the source of truth.
 
     A `processing` order with no `transaction_id` is being charged (sale); with one it is being
-    verified. The public status never goes backwards: services.py enforces the transitions.
+    verified. The public status never goes backwards: payments/services/lifecycle.py enforces the
+    transitions. Facts a decision needs are columns here, written by the transition that appends
+    the event row, never read back from the event log.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -36,6 +50,11 @@ class Order(models.Model):
     claims = models.PositiveIntegerField(default=0)
     sale_attempt = models.PositiveIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set by the first claim and never cleared (an admin re-queue resets `claims`, not this): a
+    # claimed order's worker may have sold and died before recording, so the next claim searches
+    # the gateway before selling.
+    ever_claimed = models.BooleanField(default=False)
+    last_sale_outcome = models.CharField(max_length=16, choices=LastSaleOutcome.choices, blank=True, default="")
 
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
@@ -87,8 +106,8 @@ class Order(models.Model):
         return self.status in RESTING_STATUSES
 
 
-class OrderAttempt(models.Model):
-    """Audit trail: one row per status transition and per gateway call of an order."""
+class OrderEvent(models.Model):
+    """The order's event log: its creation, every status transition, gateway call and re-queue."""
 
     class Action(models.TextChoices):
         CREATE = "create", "Create"
@@ -99,11 +118,49 @@ class OrderAttempt(models.Model):
         TRANSITION = "transition", "Transition"
         REQUEUE = "requeue", "Re-queue"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
+    class Outcome(models.TextChoices):
+        # claim
+        CLAIMED = "claimed", "Claimed"
+        CLAIMS_EXHAUSTED = "claims_exhausted", "Claims exhausted"
+        # sale (the gateway's answer), and find/search calls that got no answer
+        APPROVED = LastSaleOutcome.APPROVED.value, LastSaleOutcome.APPROVED.label
+        DECLINED = LastSaleOutcome.DECLINED.value, LastSaleOutcome.DECLINED.label
+        REJECTED = LastSaleOutcome.REJECTED.value, LastSaleOutcome.REJECTED.label
+        PROCESSOR_FAILED = LastSaleOutcome.PROCESSOR_FAILED.value, LastSaleOutcome.PROCESSOR_FAILED.label
+        INVALID = LastSaleOutcome.INVALID.value, LastSaleOutcome.INVALID.label
+        UNAVAILABLE = LastSaleOutcome.UNAVAILABLE.value, "No answer"  # also of a find or search
+        ORPHANED_SALE = "orphaned_sale", "Successful sale the order did not record"
+        # search by order id
+        FOUND_PAID = "found_paid", "Found a successful sale"
+        NO_PAID_SALE = "no_paid_sale", "No successful sale"
+        LATE_SALE_AMOUNT_MISMATCH = "late_sale_amount_mismatch", "Late sale with another amount"
+        # find (the gateway's transaction status is in detail["status"])
+        FOUND = "found", "Found"
+        NOT_FOUND = "not_found", "Not found"
+        # transitions
+        SALE_APPROVED = "sale_approved", "Sale approved"
+        SALE_DECLINED = "sale_declined", "Sale declined"
+        SALE_REJECTED = "sale_rejected", "Sale rejected"
+        SALE_INVALID = "sale_invalid", "Sale invalid"
+        SALE_ADOPTED = "sale_adopted", "Earlier sale adopted"
+        PROCESSOR_FAILED_RETRYING = "processor_failed_retrying", "Processor failed, retrying"
+        PROCESSOR_FAILED_FINAL = "processor_failed_final", "Processor failed, giving up"
+        PARKED = "parked", "Parked for review"
+        RETRIES_EXHAUSTED = "retries_exhausted", "Retries exhausted"
+        VERIFIED_PAID = "verified_paid", "Verified paid"
+        VERIFIED_FAILED = "verified_failed", "Verified failed"
+        VERIFIED_NEEDS_REVIEW = "verified_needs_review", "Verified: needs review"
+        LATE_SALE_ADOPTED = "late_sale_adopted", "Late sale adopted"
+        # re-queue
+        RECONCILER_CHARGE = "reconciler_charge", "Reconciler re-sent charge"
+        RECONCILER_VERIFY = "reconciler_verify", "Reconciler re-sent verify"
+        ADMIN_REQUEUE = "admin_requeue", "Admin re-queue"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16, blank=True, default="")
-    outcome = models.CharField(max_length=64, blank=True, default="")
+    outcome = models.CharField(max_length=64, choices=Outcome.choices, blank=True, default="")
     transaction_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,6 +1,8 @@
 """Celery tasks: each takes ids, calls one service, and declares its delivery and retry policy.
 
-Queues come from CELERY_TASK_ROUTES; acks_late and reject_on_worker_lost from settings.
+Queues come from CELERY_TASK_ROUTES; acks_late and reject_on_worker_lost from settings. Services
+import these tasks to publish them, so a task imports its service inside its body (the Django
+Styleguide direction): one import direction, no cycle.
 """
 
 import logging
@@ -17,14 +19,12 @@ from payments.schedules import (
     RECONCILE_PROCESSING_AFTER_SECONDS,
     RECONCILE_REVIEW_WINDOW_SECONDS,
 )
-from payments.services import order_charge, order_give_up, order_verify, orders_reconcile
 
 logger = logging.getLogger(__name__)
 
 # Transient by nature: the gateway was unreachable or busy, or the database connection dropped.
 # Declines and validation errors are results, never exceptions, so they are never retried.
 RETRYABLE_ERRORS = (GatewayUnavailable, OperationalError, InterfaceError)
-
 
 
 class OrderTask(Task):
@@ -46,6 +46,8 @@ class OrderTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         if isinstance(exc, RETRYABLE_ERRORS):
+            from payments.services import order_give_up
+
             order_id = kwargs.get("order_id") or args[0]
             logger.warning("Order %s: giving up after %d retries: %s", order_id, self.request.retries, exc)
             order_give_up(order_id=order_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
@@ -54,6 +56,8 @@ class OrderTask(Task):
 @shared_task(base=OrderTask, bind=True)
 def charge_order_task(self, order_id):
     """Sell the order (once), then hand over to verify_order_task."""
+    from payments.services import order_charge
+
     try:
         order_charge(order_id=order_id)
     except OrderLeased as leased:
@@ -67,6 +71,8 @@ def charge_order_task(self, order_id):
 @shared_task(base=OrderTask)
 def verify_order_task(order_id):
     """Confirm the recorded sale with the gateway and settle the order."""
+    from payments.services import order_verify
+
     order_verify(order_id=order_id)
 
 
@@ -78,6 +84,8 @@ def reconcile_orders_task(
     review_window_seconds=RECONCILE_REVIEW_WINDOW_SECONDS,
 ):
     """Re-dispatch stuck orders; scheduled by django-celery-beat (`payments: reconcile stuck orders`)."""
+    from payments.services import orders_reconcile
+
     counts = orders_reconcile(
         pending_after_seconds=pending_after_seconds,
         processing_after_seconds=processing_after_seconds,

@@ -157,6 +157,9 @@ SIMULATOR_CREDENTIALS = {
 }
 DEV_SECRET_KEY = "local-development-only-not-a-secret"
 
+# Which payments.gateways backend the services call: "braintree" (the SDK, against Braintree or
+# braintree_sim) or "fake" (in-process sandbox rules, for service tests without any process).
+PAYMENTS_GATEWAY = env.str("PAYMENTS_GATEWAY", default="braintree")
 BRAINTREE_ENVIRONMENT = env.str("BRAINTREE_ENVIRONMENT", default="simulator")
 BRAINTREE_MERCHANT_ID = env.str("BRAINTREE_MERCHANT_ID", default="")
 BRAINTREE_PUBLIC_KEY = env.str("BRAINTREE_PUBLIC_KEY", default="")

@@ -14,7 +14,7 @@ from django.db import connection
 
 from bench.stack import Simulator, Worker, environment, wait_until
 from celery_app import app as celery_app
-from payments import gateway
+from payments import gateways
 from payments.models import Order
 
 OUR_QUEUES = ("payments", "maintenance", "default")
@@ -57,10 +57,10 @@ def sim(simulator, settings):
     settings.BRAINTREE_ENVIRONMENT = "simulator"
     settings.BRAINTREE_SIMULATOR_URL = simulator.url
     settings.BRAINTREE_TIMEOUT_SECONDS = FAST_WORKER_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"]
-    gateway.reset_gateway()
+    gateways.reset_gateway()
     yield simulator
     simulator.set_faults({})
-    gateway.reset_gateway()
+    gateways.reset_gateway()
 
 
 def purge_our_queues():
@@ -112,7 +112,7 @@ def wait_for_order(order_id, predicate, timeout=20, desc="order state"):
         return wait_until(check, timeout=timeout, interval=0.1, desc=desc)
     except TimeoutError:
         order = Order.objects.get(pk=order_id)
-        attempts = list(order.attempts.values_list("action", "outcome", "to_status"))
+        attempts = list(order.events.values_list("action", "outcome", "to_status"))
         raise AssertionError(f"{desc}: order is {order.status}, attempts {attempts}") from None
 
 

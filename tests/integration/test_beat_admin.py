@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from bench.stack import Beat, RedisServer, Simulator, Worker, environment, wait_until
-from payments.models import Order, OrderAttempt
+from payments.models import Order, OrderEvent
 from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -114,7 +114,7 @@ def stuck_pending_order():
 
 
 def reconciler_requeues(order):
-    return order.attempts.filter(action=OrderAttempt.Action.REQUEUE).count()
+    return order.events.filter(action=OrderEvent.Action.REQUEUE).count()
 
 
 def _post_value(value):

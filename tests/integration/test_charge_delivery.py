@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from bench.stack import free_port, wait_until
 from celery_app import app as celery_app
-from payments.models import Order, OrderAttempt, OrderStatus
+from payments.models import Order, OrderEvent, OrderStatus
 from payments.services import order_create
 from payments.tasks import charge_order_task, reconcile_orders_task
 from tests.factories import UserFactory
@@ -54,16 +54,16 @@ def test_redelivered_charge_does_not_charge_twice_and_needs_no_reconciler(worker
     # no reconciler runs in this test
     order = wait_for_final(order.pk, timeout=FAST_WORKER_SETTINGS["PAYMENTS_CLAIM_LEASE_SECONDS"] + 20)
     # then
-    assert not order.attempts.filter(action=OrderAttempt.Action.REQUEUE).exists()
+    assert not order.events.filter(action=OrderEvent.Action.REQUEUE).exists()
     [sale] = sales_in_ledger(sim, order.pk)
     assert order.status == OrderStatus.PAID
     assert order.transaction_id == sale["id"]
     assert Decimal(sale["amount"]) == order.amount
-    adopted = order.attempts.get(action=OrderAttempt.Action.SEARCH, outcome="found_paid")
+    adopted = order.events.get(action=OrderEvent.Action.SEARCH, outcome="found_paid")
     assert adopted.transaction_id == sale["id"]
     # The dead worker's audit insert may still land (its backend was queued on the row lock),
     # but every sale row names the one transaction.
-    sale_rows = order.attempts.filter(action=OrderAttempt.Action.SALE)
+    sale_rows = order.events.filter(action=OrderEvent.Action.SALE)
     assert set(sale_rows.values_list("transaction_id", flat=True)) <= {sale["id"]}
 
 
@@ -77,9 +77,9 @@ def test_sale_whose_response_was_lost_ends_paid_with_the_gateway_transaction(wor
     [sale] = sales_in_ledger(sim, order.pk)
     assert order.status == OrderStatus.PAID
     assert order.transaction_id == sale["id"]
-    sale_outcomes = list(order.attempts.filter(action=OrderAttempt.Action.SALE).values_list("outcome", flat=True))
+    sale_outcomes = list(order.events.filter(action=OrderEvent.Action.SALE).values_list("outcome", flat=True))
     assert sale_outcomes == ["unavailable"]
-    assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").exists()
+    assert order.events.filter(action=OrderEvent.Action.SEARCH, outcome="found_paid").exists()
 
 
 def test_sale_that_hangs_past_the_client_timeout_and_commits_later_is_adopted_not_failed(worker, sim):
@@ -95,7 +95,7 @@ def test_sale_that_hangs_past_the_client_timeout_and_commits_later_is_adopted_no
     assert sale["status"] == "submitted_for_settlement"
     assert order.status == OrderStatus.PAID
     assert order.transaction_id == sale["id"]
-    assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").exists()
+    assert order.events.filter(action=OrderEvent.Action.SEARCH, outcome="found_paid").exists()
 
 
 def test_transient_errors_retry_with_growing_delays_then_need_review(worker, sim):
@@ -106,8 +106,8 @@ def test_transient_errors_retry_with_growing_delays_then_need_review(worker, sim
     order = wait_for_final(order.pk, timeout=30)
     # then: first try + PAYMENTS_MAX_RETRIES (3) retries, 1 s, 2 s, 4 s apart (backoff 1, cap 4)
     assert order.status == OrderStatus.NEEDS_REVIEW
-    assert order.attempts.order_by("-id").first().outcome == "retries_exhausted"
-    sales = list(order.attempts.filter(action=OrderAttempt.Action.SALE).order_by("id"))
+    assert order.events.order_by("-id").first().outcome == "retries_exhausted"
+    sales = list(order.events.filter(action=OrderEvent.Action.SALE).order_by("id"))
     assert [s.outcome for s in sales] == ["unavailable"] * 4
     gaps = [(b.created_at - a.created_at).total_seconds() for a, b in zip(sales, sales[1:])]
     for gap, expected in zip(gaps, [1, 2, 4]):
@@ -155,7 +155,7 @@ def test_order_left_pending_with_the_broker_down_is_dispatched_by_the_reconciler
     assert order.status == OrderStatus.PAID
     [sale] = sales_in_ledger(sim, order.pk)
     assert order.transaction_id == sale["id"]
-    trail = list(order.attempts.values_list("action", "outcome"))
+    trail = list(order.events.values_list("action", "outcome"))
     assert trail[:3] == [("create", ""), ("requeue", "reconciler_charge"), ("claim", "claimed")], trail
 
 
@@ -172,7 +172,7 @@ def test_concurrent_duplicate_deliveries_of_one_charge_make_one_sale(worker, sim
     assert order.status == OrderStatus.PAID
     assert order.transaction_id == sale["id"]
     assert order.claims == 1
-    assert order.attempts.filter(action=OrderAttempt.Action.SALE).count() == 1
+    assert order.events.filter(action=OrderEvent.Action.SALE).count() == 1
 
 
 def terminate_worker_db_sessions():
@@ -198,7 +198,7 @@ def test_charge_whose_database_connection_was_killed_is_retried_without_a_second
     assert order.status == OrderStatus.PAID
     assert order.transaction_id == sale["id"]
     assert order.claims == 2
-    assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").exists()
+    assert order.events.filter(action=OrderEvent.Action.SEARCH, outcome="found_paid").exists()
 
 
 def test_verify_that_keeps_failing_needs_review_with_the_transaction_kept(worker, sim):
@@ -211,5 +211,5 @@ def test_verify_that_keeps_failing_needs_review_with_the_transaction_kept(worker
     [sale] = sales_in_ledger(sim, order.pk)
     assert order.status == OrderStatus.NEEDS_REVIEW
     assert order.transaction_id == sale["id"]
-    finds = order.attempts.filter(action=OrderAttempt.Action.FIND).values_list("outcome", flat=True)
+    finds = order.events.filter(action=OrderEvent.Action.FIND).values_list("outcome", flat=True)
     assert list(finds) == ["unavailable"] * 4

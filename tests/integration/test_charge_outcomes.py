@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from payments.models import OrderAttempt, OrderStatus
+from payments.models import OrderEvent, OrderStatus
 from payments.services import order_create
 from tests.factories import UserFactory
 from tests.integration.conftest import sales_in_ledger, wait_for_final
@@ -31,13 +31,14 @@ def test_approved_sale_marks_order_paid_with_the_gateway_transaction(worker, sim
     assert sale["status"] == "submitted_for_settlement"
     assert order.gateway_status == "submitted_for_settlement"
     assert order.payment_method_nonce == ""
-    actions = list(order.attempts.values_list("action", "outcome"))
+    actions = list(order.events.values_list("action", "outcome"))
+    assert order.events.get(action="find").detail["status"] == "submitted_for_settlement"
     assert actions == [
         ("create", ""),
         ("claim", "claimed"),
         ("sale", "approved"),
         ("transition", "sale_approved"),
-        ("find", "submitted_for_settlement"),
+        ("find", "found"),
         ("transition", "verified_paid"),
     ]
 
@@ -65,7 +66,7 @@ def test_unsuccessful_sale_marks_order_failed_with_braintree_codes(
     assert order.processor_response_code == response_code
     assert order.payment_method_nonce == ""
     assert [s["status"] for s in sales_in_ledger(sim, order.pk)] == ([gateway_status] if gateway_status else [])
-    assert order.attempts.filter(action=OrderAttempt.Action.SALE).count() == 1
+    assert order.events.filter(action=OrderEvent.Action.SALE).count() == 1
 
 
 def test_consumed_nonce_is_looked_up_before_the_order_fails(worker, sim):
@@ -74,7 +75,7 @@ def test_consumed_nonce_is_looked_up_before_the_order_fails(worker, sim):
     # when
     order = wait_for_final(order.pk)
     # then
-    search = order.attempts.get(action=OrderAttempt.Action.SEARCH)
+    search = order.events.get(action=OrderEvent.Action.SEARCH)
     assert search.outcome == "no_paid_sale"
     assert order.status == OrderStatus.FAILED
 

@@ -11,9 +11,9 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from payments import gateway
+from payments import gateways
 from payments.exceptions import IllegalTransition, OrderLeased
-from payments.models import Order, OrderAttempt, OrderStatus
+from payments.models import LastSaleOutcome, Order, OrderEvent, OrderStatus
 from payments.selectors import orders_in_doubt, orders_stuck
 from payments.services import order_charge, order_give_up, order_reverify, order_verify, orders_reconcile
 from tests.factories import OrderFactory
@@ -52,7 +52,7 @@ def test_charge_of_a_settled_or_parked_order_does_nothing(sim, status):
     # then
     order.refresh_from_db()
     assert order.status == status
-    assert not order.attempts.exists()
+    assert not order.events.exists()
 
 
 def test_order_claimed_too_often_is_parked_for_review(sim, settings):
@@ -63,7 +63,7 @@ def test_order_claimed_too_often_is_parked_for_review(sim, settings):
     # then
     order.refresh_from_db()
     assert order.status == OrderStatus.NEEDS_REVIEW
-    assert order.attempts.get().outcome == "claims_exhausted"
+    assert order.events.get().outcome == "claims_exhausted"
     assert sales_in_ledger(sim, order.pk) == []
 
 
@@ -81,7 +81,7 @@ def test_reclaimed_order_adopts_the_earlier_sale_instead_of_selling_again(sim, d
     order.refresh_from_db()
     assert order.transaction_id == first_sale
     assert [s["id"] for s in sales_in_ledger(sim, order.pk)] == [first_sale]
-    assert order.attempts.filter(action=OrderAttempt.Action.SEARCH, outcome="found_paid").count() == 1
+    assert order.events.filter(action=OrderEvent.Action.SEARCH, outcome="found_paid").count() == 1
 
 
 def test_consumed_nonce_adopts_the_orders_own_earlier_sale(sim, django_capture_on_commit_callbacks):
@@ -92,9 +92,14 @@ def test_consumed_nonce_adopts_the_orders_own_earlier_sale(sim, django_capture_o
         order_charge(order_id=order.pk)
     first_sale = Order.objects.get(pk=order.pk).transaction_id
     # the retry runs with a fresh key, so the gateway answers 91564 instead of replaying
-    OrderAttempt.objects.filter(order=order).delete()
+    OrderEvent.objects.filter(order=order).delete()
     Order.objects.filter(pk=order.pk).update(
-        status=OrderStatus.PENDING, transaction_id=None, payment_method_nonce=nonce, sale_attempt=1, claims=0
+        status=OrderStatus.PENDING,
+        transaction_id=None,
+        payment_method_nonce=nonce,
+        sale_attempt=1,
+        claims=0,
+        ever_claimed=False,
     )
     # when
     with django_capture_on_commit_callbacks():
@@ -103,7 +108,7 @@ def test_consumed_nonce_adopts_the_orders_own_earlier_sale(sim, django_capture_o
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
     assert order.transaction_id == first_sale
-    assert list(order.attempts.filter(action=OrderAttempt.Action.SALE).values_list("detail", flat=True)) == [
+    assert list(order.events.filter(action=OrderEvent.Action.SALE).values_list("detail", flat=True)) == [
         {"error_codes": ["91564"], "attempt": 1}
     ]
     assert len(sales_in_ledger(sim, order.pk)) == 1
@@ -143,11 +148,9 @@ def test_verify_of_a_sold_order_marks_it_paid(sim, django_capture_on_commit_call
 
 def test_giving_up_after_unknown_outcomes_needs_review_but_after_processor_failures_fails(sim):
     # given
-    unknown = OrderFactory(status=OrderStatus.PROCESSING, claims=4)
-    OrderAttempt.objects.create(order=unknown, action=OrderAttempt.Action.SALE, outcome="unavailable")
-    declined_by_processor = OrderFactory(status=OrderStatus.PROCESSING, claims=4)
-    OrderAttempt.objects.create(
-        order=declined_by_processor, action=OrderAttempt.Action.SALE, outcome="processor_failed"
+    unknown = OrderFactory(status=OrderStatus.PROCESSING, claims=4, last_sale_outcome=LastSaleOutcome.UNAVAILABLE)
+    declined_by_processor = OrderFactory(
+        status=OrderStatus.PROCESSING, claims=4, last_sale_outcome=LastSaleOutcome.PROCESSOR_FAILED
     )
     # when
     order_give_up(order_id=unknown.pk, reason="retries exhausted")
@@ -229,8 +232,8 @@ def test_reconciler_dispatches_each_stuck_order_once_per_threshold(our_queues_pu
     # then
     assert first == {"charge": 1, "verify": 1, "publish_failed": 0, "adopted": 0}
     assert second == {"charge": 0, "verify": 0, "publish_failed": 0, "adopted": 0}
-    assert pending.attempts.get().outcome == "reconciler_charge"
-    assert sold.attempts.get().outcome == "reconciler_verify"
+    assert pending.events.get().outcome == "reconciler_charge"
+    assert sold.events.get().outcome == "reconciler_verify"
 
 
 def test_reconciler_leaves_an_order_that_moved_on_since_its_snapshot(our_queues_purged, monkeypatch):
@@ -240,17 +243,17 @@ def test_reconciler_leaves_an_order_that_moved_on_since_its_snapshot(our_queues_
     Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
     snapshot = list(orders_stuck(pending_after_seconds=60, processing_after_seconds=60, limit=10))
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID, updated_at=timezone.now())
-    monkeypatch.setattr("payments.services.orders_stuck", lambda **kwargs: snapshot)
+    monkeypatch.setattr("payments.services.reconcile.orders_stuck", lambda **kwargs: snapshot)
     # when
     counts = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
     # then: nothing is re-sent and no audit row claims the paid order was still processing
     assert counts == {"charge": 0, "verify": 0, "publish_failed": 0, "adopted": 0}
-    assert not order.attempts.exists()
+    assert not order.events.exists()
 
 
 def park_with_a_late_sale(order, sim):
     """The order's sale lands at the gateway, but the order was parked before it heard back."""
-    gateway.sale(
+    gateways.get_gateway().sale(
         order_id=str(order.pk), amount=order.amount, nonce="fake-valid-nonce", api_request_key=f"{order.pk}:0"
     )
     Order.objects.filter(pk=order.pk).update(
@@ -270,7 +273,7 @@ def test_reconciler_adopts_a_sale_that_landed_after_the_order_was_parked(sim, ou
     order.refresh_from_db()
     assert counts["adopted"] == 1
     assert (order.status, order.transaction_id, order.amount) == (OrderStatus.PAID, sale["id"], Decimal(sale["amount"]))
-    assert order.attempts.filter(outcome="late_sale_adopted", from_status="needs_review", to_status="paid").exists()
+    assert order.events.filter(outcome="late_sale_adopted", from_status="needs_review", to_status="paid").exists()
 
 
 def test_reconciler_asks_about_a_parked_order_once_per_threshold(sim, our_queues_purged):
@@ -284,7 +287,7 @@ def test_reconciler_asks_about_a_parked_order_once_per_threshold(sim, our_queues
     order.refresh_from_db()
     assert first["adopted"] == second["adopted"] == 0
     assert order.status == OrderStatus.NEEDS_REVIEW
-    assert list(order.attempts.values_list("action", "outcome")) == [("search", "no_paid_sale")]
+    assert list(order.events.values_list("action", "outcome")) == [("search", "no_paid_sale")]
 
 
 def test_reconciler_leaves_a_parked_order_whose_late_sale_has_another_amount(sim, our_queues_purged):
@@ -298,7 +301,7 @@ def test_reconciler_leaves_a_parked_order_whose_late_sale_has_another_amount(sim
     order.refresh_from_db()
     assert counts["adopted"] == 0
     assert (order.status, order.transaction_id) == (OrderStatus.NEEDS_REVIEW, None)
-    assert order.attempts.filter(outcome="late_sale_amount_mismatch").exists()
+    assert order.events.filter(outcome="late_sale_amount_mismatch").exists()
 
 
 def test_data_migration_creates_the_reconcile_schedule_once_and_keeps_admin_edits():

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from payments.models import OrderAttempt, OrderStatus
+from payments.models import OrderEvent, OrderStatus
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def test_requeue_of_a_parked_order_gives_it_back_to_the_workers(admin_client, dj
     assert any("re-queued" in m for m in shown_messages(response))
     order.refresh_from_db()
     assert (order.status, order.claims, order.lease_expires_at) == (OrderStatus.PROCESSING, 0, None)
-    assert order.attempts.filter(action=OrderAttempt.Action.REQUEUE, outcome="admin_requeue").exists()
+    assert order.events.filter(action=OrderEvent.Action.REQUEUE, outcome="admin_requeue").exists()
     assert len(callbacks) == 1
 
 
@@ -97,10 +97,10 @@ def test_reverify_of_a_failed_order_is_refused_with_a_message(admin_client):
 def test_order_attempt_admin_is_read_only(admin_client):
     # given
     order = OrderFactory()
-    attempt = OrderAttempt.objects.create(order=order, action=OrderAttempt.Action.CREATE, to_status="pending")
+    attempt = OrderEvent.objects.create(order=order, action=OrderEvent.Action.CREATE, to_status="pending")
     # when
-    page = admin_client.get(reverse("admin:payments_orderattempt_change", args=[attempt.pk]))
-    post = admin_client.post(reverse("admin:payments_orderattempt_change", args=[attempt.pk]), {"outcome": "x"})
+    page = admin_client.get(reverse("admin:payments_orderevent_change", args=[attempt.pk]))
+    post = admin_client.post(reverse("admin:payments_orderevent_change", args=[attempt.pk]), {"outcome": "x"})
     # then
     assert page.status_code == 200
     assert post.status_code == 403

@@ -22,9 +22,11 @@ from braintree.exceptions import (
 from braintree.exceptions.http.connection_error import ConnectionError as SdkConnectionError
 from braintree.exceptions.http.timeout_error import ConnectTimeoutError, ReadTimeoutError
 
-from payments import gateway
+from payments import gateways
 from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
-from payments.gateway import SaleOutcome
+from payments.gateways import SaleOutcome, TransactionInfo
+from payments.gateways import braintree as adapter
+from payments.gateways.braintree import BraintreeGateway
 
 
 def sdk_transaction(**overrides):
@@ -47,19 +49,22 @@ def error_result(*, transaction=None, codes=(), message="Declined"):
 
 @pytest.fixture
 def sdk():
-    """A stand-in for the BraintreeGateway the adapter would build."""
-    fake = mock.Mock()
-    with mock.patch.object(gateway, "get_gateway", return_value=fake):
-        yield fake
+    """A stand-in for the SDK's BraintreeGateway that the adapter would build."""
+    return mock.Mock()
 
 
-def call_sale():
+@pytest.fixture
+def gateway(sdk):
+    return BraintreeGateway(sdk=sdk)
+
+
+def call_sale(gateway):
     return gateway.sale(
         order_id="order-1", amount=Decimal("12.34"), nonce="fake-valid-nonce", api_request_key="order-1:0"
     )
 
 
-def test_sale_sends_amount_as_a_two_decimal_string_with_order_id_and_request_key(sdk):
+def test_sale_sends_amount_as_a_two_decimal_string_with_order_id_and_request_key(sdk, gateway):
     # given
     sdk.transaction.sale.return_value = SimpleNamespace(is_success=True, transaction=sdk_transaction())
     # when
@@ -75,14 +80,14 @@ def test_sale_sends_amount_as_a_two_decimal_string_with_order_id_and_request_key
     }
 
 
-def test_approved_sale_returns_the_projects_transaction_info(sdk):
+def test_approved_sale_returns_the_projects_transaction_info(sdk, gateway):
     # given
     sdk.transaction.sale.return_value = SimpleNamespace(is_success=True, transaction=sdk_transaction())
     # when
-    result = call_sale()
+    result = call_sale(gateway)
     # then
     assert result.outcome == SaleOutcome.APPROVED
-    assert result.transaction == gateway.TransactionInfo(
+    assert result.transaction == TransactionInfo(
         id="k7x2m9qp",
         status="submitted_for_settlement",
         amount=Decimal("12.34"),
@@ -101,34 +106,34 @@ def test_approved_sale_returns_the_projects_transaction_info(sdk):
         ("failed", SaleOutcome.PROCESSOR_FAILED),
     ],
 )
-def test_unsuccessful_sale_with_a_transaction_is_a_result_not_an_exception(sdk, status, outcome):
+def test_unsuccessful_sale_with_a_transaction_is_a_result_not_an_exception(sdk, gateway, status, outcome):
     # given
     txn = sdk_transaction(status=status, processor_response_code="2000", processor_response_text="Do Not Honor")
     sdk.transaction.sale.return_value = error_result(transaction=txn)
     # when
-    result = call_sale()
+    result = call_sale(gateway)
     # then
     assert result.outcome == outcome
     assert result.transaction.status == status
     assert result.message == "Declined"
 
 
-def test_validation_error_returns_braintree_codes_as_strings(sdk):
+def test_validation_error_returns_braintree_codes_as_strings(sdk, gateway):
     # given
     sdk.transaction.sale.return_value = error_result(codes=["91564"], message="Cannot use a nonce more than once.")
     # when
-    result = call_sale()
+    result = call_sale(gateway)
     # then
     assert (result.outcome, result.transaction, result.error_codes) == (SaleOutcome.INVALID, None, ["91564"])
 
 
 @pytest.mark.parametrize("code", ["915233", "915235"])
-def test_sale_whose_request_key_is_still_undecided_is_unavailable_not_failed(sdk, code):
+def test_sale_whose_request_key_is_still_undecided_is_unavailable_not_failed(sdk, gateway, code):
     # given Braintree is still processing (or failed to process) the first sale with this key
     sdk.transaction.sale.return_value = error_result(codes=[code], message="In flight")
     # when / then: the outcome is unknown, so it must be retried, never recorded as a decline
     with pytest.raises(GatewayUnavailable, match=code):
-        call_sale()
+        call_sale(gateway)
 
 
 @pytest.mark.parametrize(
@@ -146,12 +151,12 @@ def test_sale_whose_request_key_is_still_undecided_is_unavailable_not_failed(sdk
     ],
     ids=type,
 )
-def test_transient_sdk_errors_become_gateway_unavailable(sdk, sdk_error):
+def test_transient_sdk_errors_become_gateway_unavailable(sdk, gateway, sdk_error):
     # given
     sdk.transaction.sale.side_effect = sdk_error
     # when / then
     with pytest.raises(GatewayUnavailable) as raised:
-        call_sale()
+        call_sale(gateway)
     assert raised.value.__cause__ is sdk_error
 
 
@@ -160,23 +165,23 @@ def test_transient_sdk_errors_become_gateway_unavailable(sdk, sdk_error):
     [AuthenticationError(), AuthorizationError("forbidden"), UpgradeRequiredError(), ConfigurationError("no key")],
     ids=type,
 )
-def test_permanent_sdk_errors_become_gateway_misconfigured(sdk, sdk_error):
+def test_permanent_sdk_errors_become_gateway_misconfigured(sdk, gateway, sdk_error):
     # given
     sdk.transaction.sale.side_effect = sdk_error
     # when / then
     with pytest.raises(GatewayMisconfigured) as raised:
-        call_sale()
+        call_sale(gateway)
     assert raised.value.__cause__ is sdk_error
 
 
-def test_find_of_an_unknown_transaction_returns_none(sdk):
+def test_find_of_an_unknown_transaction_returns_none(sdk, gateway):
     # given
     sdk.transaction.find.side_effect = NotFoundError("transaction with id 'nope' not found")
     # when / then
     assert gateway.find("nope") is None
 
 
-def test_search_by_order_id_lists_every_transaction(sdk):
+def test_search_by_order_id_lists_every_transaction(sdk, gateway):
     # given
     declined = sdk_transaction(id="aaa111", status="processor_declined")
     sdk.transaction.search.return_value = SimpleNamespace(items=iter([declined, sdk_transaction()]))
@@ -191,7 +196,7 @@ def test_simulator_environment_passes_the_port_as_a_string(settings):
     settings.BRAINTREE_ENVIRONMENT = "simulator"
     settings.BRAINTREE_SIMULATOR_URL = "http://127.0.0.1:8600"
     # when
-    environment = gateway._environment()
+    environment = adapter._environment()
     # then
     assert environment.base_url == "http://127.0.0.1:8600"
     assert environment.server_and_port == "127.0.0.1:8600"
@@ -205,17 +210,32 @@ def test_real_environments_use_braintrees_hosts(settings, name, expected):
     # given
     settings.BRAINTREE_ENVIRONMENT = name
     # when / then
-    assert gateway._environment() is expected
+    assert adapter._environment() is expected
 
 
 def test_gateway_is_built_once_per_process(settings):
     # given
     settings.BRAINTREE_ENVIRONMENT = "simulator"
-    gateway.reset_gateway()
+    settings.PAYMENTS_GATEWAY = "braintree"
+    gateways.reset_gateway()
     # when
-    first, second = gateway.get_gateway(), gateway.get_gateway()
+    first, second = gateways.get_gateway(), gateways.get_gateway()
     # then
     assert first is second
-    assert first.config.timeout == settings.BRAINTREE_TIMEOUT_SECONDS
-    assert first.config.wrap_http_exceptions is True
-    gateway.reset_gateway()
+    assert isinstance(first, BraintreeGateway)
+    assert first.sdk.config.timeout == settings.BRAINTREE_TIMEOUT_SECONDS
+    assert first.sdk.config.wrap_http_exceptions is True
+    gateways.reset_gateway()
+
+
+def test_the_fake_backend_is_chosen_by_setting_and_starts_with_an_empty_ledger(settings):
+    # given
+    settings.PAYMENTS_GATEWAY = "fake"
+    gateways.get_gateway().sale(order_id="o-1", amount=Decimal("1.00"), nonce="fake-valid-nonce", api_request_key="k")
+    # when
+    gateways.reset_gateway()
+    fresh = gateways.get_gateway()
+    # then
+    assert type(fresh).__name__ == "FakeGateway"
+    assert fresh.transactions() == []
+    gateways.reset_gateway()

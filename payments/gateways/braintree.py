@@ -6,8 +6,6 @@ failures raise `GatewayUnavailable` (retry) and permanent ones `GatewayMisconfig
 """
 
 import logging
-import threading
-from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -30,50 +28,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
-from payments.statuses import TRANSACTION_FAILED_STATUSES, TRANSACTION_PAID_STATUSES
+from payments.gateways.base import SaleOutcome, SaleResult, TransactionInfo
 
 logger = logging.getLogger(__name__)
 
-PAID_STATUSES = TRANSACTION_PAID_STATUSES
-FAILED_STATUSES = TRANSACTION_FAILED_STATUSES
-
-NONCE_CONSUMED = "91564"
 # api_request_key answers that say nothing about whether the sale happened: the first request
 # with this key is still being processed (a hung earlier attempt may yet commit), or Braintree
 # failed to process it. Treating them as a decline would orphan a charge that lands later.
 REQUEST_KEY_UNDECIDED = frozenset({"915233", "915235"})
-
-
-class SaleOutcome:
-    APPROVED = "approved"
-    DECLINED = "declined"
-    REJECTED = "rejected"
-    PROCESSOR_FAILED = "processor_failed"
-    INVALID = "invalid"
-
-
-@dataclass(frozen=True)
-class TransactionInfo:
-    id: str
-    status: str
-    amount: Decimal
-    order_id: str
-    processor_response_code: str = ""
-    processor_response_text: str = ""
-    gateway_rejection_reason: str = ""
-
-    @property
-    def is_paid(self):
-        return self.status in PAID_STATUSES
-
-
-@dataclass(frozen=True)
-class SaleResult:
-    outcome: str
-    transaction: TransactionInfo | None = None
-    error_codes: list[str] = field(default_factory=list)
-    message: str = ""
-
 
 _TRANSIENT = (
     TooManyRequestsError,
@@ -84,8 +46,11 @@ _TRANSIENT = (
 )
 _PERMANENT = (AuthenticationError, AuthorizationError, UpgradeRequiredError, ConfigurationError)
 
-_gateway = None
-_gateway_lock = threading.Lock()
+_OUTCOME_BY_STATUS = {
+    "processor_declined": SaleOutcome.DECLINED,
+    "gateway_rejected": SaleOutcome.REJECTED,
+    "failed": SaleOutcome.PROCESSOR_FAILED,
+}
 
 
 def _environment():
@@ -104,7 +69,7 @@ def _environment():
     raise ImproperlyConfigured(f"BRAINTREE_ENVIRONMENT must be simulator, sandbox or production, not {name!r}")
 
 
-def _build_gateway():
+def _build_sdk():
     configuration = braintree.Configuration(
         environment=_environment(),
         merchant_id=settings.BRAINTREE_MERCHANT_ID,
@@ -115,23 +80,6 @@ def _build_gateway():
         wrap_http_exceptions=True,
     )
     return braintree.BraintreeGateway(configuration)
-
-
-def get_gateway():
-    """The process-wide gateway client, built on first use."""
-    global _gateway
-    if _gateway is None:
-        with _gateway_lock:
-            if _gateway is None:
-                _gateway = _build_gateway()
-    return _gateway
-
-
-def reset_gateway():
-    """Forget the cached client (after a settings change, e.g. in tests)."""
-    global _gateway
-    with _gateway_lock:
-        _gateway = None
 
 
 def _raise_mapped(exc, operation):
@@ -168,57 +116,60 @@ def _sale_result(result):
     if txn is None:
         return SaleResult(outcome=SaleOutcome.INVALID, error_codes=codes, message=_text(result.message))
     info = _transaction_info(txn)
-    outcome = {
-        "processor_declined": SaleOutcome.DECLINED,
-        "gateway_rejected": SaleOutcome.REJECTED,
-        "failed": SaleOutcome.PROCESSOR_FAILED,
-    }.get(info.status, SaleOutcome.DECLINED)
+    outcome = _OUTCOME_BY_STATUS.get(info.status, SaleOutcome.DECLINED)
     return SaleResult(outcome=outcome, transaction=info, error_codes=codes, message=_text(result.message))
 
 
-def sale(*, order_id, amount, nonce, api_request_key):
-    """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key."""
-    params = {
-        # A str, never a float: the SDK serialises floats wrongly and money must not round.
-        "amount": str(Decimal(amount).quantize(Decimal("0.01"))),
-        "payment_method_nonce": nonce,
-        "order_id": order_id,
-        "api_request_key": api_request_key,
-        "options": {"submit_for_settlement": True},
-    }
-    try:
-        result = get_gateway().transaction.sale(params)
-    except BraintreeError as exc:
-        _raise_mapped(exc, "sale")
-    if result is None:
-        # An empty or foreign body: we cannot tell whether the sale happened.
-        raise GatewayUnavailable("Braintree sale returned an unreadable response")
-    sale_result = _sale_result(result)
-    undecided = REQUEST_KEY_UNDECIDED.intersection(sale_result.error_codes)
-    if sale_result.outcome == SaleOutcome.INVALID and undecided:
-        raise GatewayUnavailable(f"Braintree has not decided the sale with this api_request_key ({min(undecided)})")
-    return sale_result
+class BraintreeGateway:
+    """The `Gateway` over the real SDK (Braintree itself, or braintree_sim over HTTP)."""
 
+    def __init__(self, sdk=None):
+        # One SDK client per process: it holds the configuration and a requests session.
+        self.sdk = sdk if sdk is not None else _build_sdk()
 
-def find(transaction_id):
-    """The gateway's view of one transaction, or None if the gateway does not know the id."""
-    try:
-        txn = get_gateway().transaction.find(transaction_id)
-    except NotFoundError:
-        return None
-    except BraintreeError as exc:
-        _raise_mapped(exc, "find")
-    except KeyError as exc:
-        # The SDK raises KeyError on an empty or foreign body: treat it like a garbled response.
-        raise GatewayUnavailable("Braintree find returned an unreadable response") from exc
-    return _transaction_info(txn)
+    def sale(self, *, order_id, amount, nonce, api_request_key):
+        """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key."""
+        params = {
+            # A str, never a float: the SDK serialises floats wrongly and money must not round.
+            "amount": str(Decimal(amount).quantize(Decimal("0.01"))),
+            "payment_method_nonce": nonce,
+            "order_id": order_id,
+            "api_request_key": api_request_key,
+            "options": {"submit_for_settlement": True},
+        }
+        try:
+            result = self.sdk.transaction.sale(params)
+        except BraintreeError as exc:
+            _raise_mapped(exc, "sale")
+        if result is None:
+            # An empty or foreign body: we cannot tell whether the sale happened.
+            raise GatewayUnavailable("Braintree sale returned an unreadable response")
+        sale_result = _sale_result(result)
+        undecided = REQUEST_KEY_UNDECIDED.intersection(sale_result.error_codes)
+        if sale_result.outcome == SaleOutcome.INVALID and undecided:
+            raise GatewayUnavailable(
+                f"Braintree has not decided the sale with this api_request_key ({min(undecided)})"
+            )
+        return sale_result
 
+    def find(self, transaction_id):
+        """The gateway's view of one transaction, or None if the gateway does not know the id."""
+        try:
+            txn = self.sdk.transaction.find(transaction_id)
+        except NotFoundError:
+            return None
+        except BraintreeError as exc:
+            _raise_mapped(exc, "find")
+        except KeyError as exc:
+            # The SDK raises KeyError on an empty or foreign body: treat it like a garbled response.
+            raise GatewayUnavailable("Braintree find returned an unreadable response") from exc
+        return _transaction_info(txn)
 
-def search_by_order_id(order_id):
-    """Every transaction the gateway holds for `order_id` (declined ones included)."""
-    try:
-        collection = get_gateway().transaction.search(braintree.TransactionSearch.order_id == order_id)
-        # Iterating fetches the pages, so it must stay inside the try.
-        return [_transaction_info(txn) for txn in collection.items]
-    except BraintreeError as exc:
-        _raise_mapped(exc, "search")
+    def search_by_order_id(self, order_id):
+        """Every transaction the gateway holds for `order_id` (declined ones included)."""
+        try:
+            collection = self.sdk.transaction.search(braintree.TransactionSearch.order_id == order_id)
+            # Iterating fetches the pages, so it must stay inside the try.
+            return [_transaction_info(txn) for txn in collection.items]
+        except BraintreeError as exc:
+            _raise_mapped(exc, "search")

@@ -1,0 +1,187 @@
+"""An in-process, deterministic gateway with Braintree's documented sandbox rules.
+
+For service tests without a simulator process (`PAYMENTS_GATEWAY = "fake"`). It follows the
+same rules as braintree_sim (developer.paypal.com/braintree/docs/reference/general/testing), but
+stays a separate, small reimplementation: the simulator is the wire-level contract test of the
+real path, this is only a stand-in behind the `Gateway` protocol.
+
+- Amounts: 2000.00-2999.99 processor declined with that code, 3000.00-3000.99 processor
+  `failed` (3000, nonce not spent), 5001.00 gateway rejected (application_incomplete); anything
+  else approved and submitted for settlement.
+- Nonces: the static `fake-*` nonces (`fake-valid-nonce`, `fake-valid-<brand>-nonce`,
+  `fake-processor-declined-<brand>-nonce`, which a sale treats like a valid card as the sandbox
+  does, `fake-consumed-nonce` -> 91564, `fake-luhn-invalid-nonce` -> 81715,
+  `fake-gateway-rejected-fraud-nonce`, `fake-gateway-rejected-risk-thresholds-nonce`); single-use
+  nonces from `mint_nonce()` (a second sale -> 91564); anything else -> 91565.
+- `api_request_key`: a repeated key with the same parameters returns the original answer, with
+  different parameters 915232; validation errors are not remembered.
+- Faults for tests: `fail_next("sale" | "find" | "search", applied=...)` makes the next call raise
+  `GatewayUnavailable`, after the call took effect (a lost answer) or before.
+"""
+
+import itertools
+import threading
+from decimal import Decimal
+
+from payments.exceptions import GatewayUnavailable
+from payments.gateways.base import SaleOutcome, SaleResult, TransactionInfo
+
+CARD_BRANDS = ("visa", "amex", "mastercard", "discover", "jcb", "maestro", "dinersclub")
+CARD_INDICATORS = ("debit", "prepaid", "commercial", "payroll", "healthcare", "durbin-regulated")
+
+VALID_NONCES = frozenset(
+    {"fake-valid-nonce", "fake-processor-failure-jcb-nonce"}
+    | {f"fake-valid-{brand}-nonce" for brand in CARD_BRANDS}
+    | {f"fake-valid-{indicator}-nonce" for indicator in CARD_INDICATORS}
+    # The sandbox declines these in card *verification* only; a sale follows the amount.
+    | {f"fake-processor-declined-{brand}-nonce" for brand in ("visa", "mastercard", "amex", "discover")}
+)
+NONCE_ERRORS = {"fake-consumed-nonce": "91564", "fake-luhn-invalid-nonce": "81715"}
+REJECTING_NONCES = {
+    "fake-gateway-rejected-fraud-nonce": "fraud",
+    "fake-gateway-rejected-risk-thresholds-nonce": "risk_threshold",
+}
+ERROR_MESSAGES = {
+    "81531": "Amount must be greater than zero.",
+    "81715": "Credit card number is invalid.",
+    "91564": "Cannot use a payment_method_nonce more than once.",
+    "91565": "Unknown or expired payment_method_nonce.",
+    "915232": "API request key was reused with different request parameters.",
+}
+DECLINE_TEXTS = {"2000": "Do Not Honor", "2001": "Insufficient Funds", "2046": "Declined"}
+
+
+def authorize(amount):
+    """The sandbox's answer to an amount: `(status, response code, response text, rejection reason)`."""
+    if Decimal("2000.00") <= amount <= Decimal("2999.99"):
+        code = str(int(amount))
+        return "processor_declined", code, DECLINE_TEXTS.get(code, "Processor Declined"), ""
+    if Decimal("3000.00") <= amount <= Decimal("3000.99"):
+        return "failed", "3000", "Processor Network Unavailable - Try Again", ""
+    if amount == Decimal("5001.00"):
+        return "gateway_rejected", "", "", "application_incomplete"
+    return "submitted_for_settlement", "1000", "Approved", ""
+
+
+class FakeGateway:
+    """A `Gateway` whose ledger lives in this object; `payments.gateways.reset_gateway()` empties it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._ledger = {}  # transaction id -> TransactionInfo, in creation order
+        self._answers = {}  # api_request_key -> (parameters, SaleResult)
+        self._minted = {}  # single-use nonce -> spent?
+        self._faults = []  # (operation, applied)
+        self.calls = []  # (operation, argument), for tests that count round trips
+
+    # -- test controls
+
+    def mint_nonce(self):
+        """A new single-use nonce, like a client-side tokenization."""
+        with self._lock:
+            nonce = f"fake-single-use-{next(self._ids):06d}"
+            self._minted[nonce] = False
+        return nonce
+
+    def fail_next(self, operation, *, applied=False):
+        """The next `operation` call raises GatewayUnavailable; `applied`: after taking effect."""
+        self._faults.append((operation, applied))
+
+    def alter(self, transaction_id, **changes):
+        """Make the gateway's record disagree with the order (amount, order_id, status...)."""
+        with self._lock:
+            txn = self._ledger[transaction_id]
+            self._ledger[transaction_id] = TransactionInfo(**{**txn.__dict__, **changes})
+
+    def transactions(self, order_id=None):
+        """The ledger, oldest first, optionally for one order_id."""
+        return [t for t in self._ledger.values() if order_id is None or t.order_id == order_id]
+
+    # -- the Gateway protocol
+
+    def sale(self, *, order_id, amount, nonce, api_request_key):
+        """Charge `amount` with `nonce`, submitted for settlement; idempotent per key."""
+        self.calls.append(("sale", api_request_key))
+        applied = self._fault("sale")
+        if applied is False:
+            raise GatewayUnavailable("Fake sale unavailable before the request was processed")
+        amount = Decimal(amount).quantize(Decimal("0.01"))
+        params = (order_id, amount, nonce)
+        with self._lock:
+            if api_request_key in self._answers:
+                first_params, answer = self._answers[api_request_key]
+                if first_params != params:
+                    answer = self._invalid("915232")
+            else:
+                answer = self._sell(order_id, amount, nonce)
+                if answer.transaction is not None:
+                    self._answers[api_request_key] = (params, answer)
+        if applied:
+            raise GatewayUnavailable("Fake sale answer lost after the sale was processed")
+        return answer
+
+    def find(self, transaction_id):
+        """The ledger's record of `transaction_id`, or None."""
+        self.calls.append(("find", transaction_id))
+        if self._fault("find") is not None:
+            raise GatewayUnavailable("Fake find unavailable")
+        return self._ledger.get(transaction_id)
+
+    def search_by_order_id(self, order_id):
+        """Every transaction of `order_id`, declined ones included, oldest first."""
+        self.calls.append(("search", order_id))
+        if self._fault("search") is not None:
+            raise GatewayUnavailable("Fake search unavailable")
+        return self.transactions(order_id)
+
+    # -- internals
+
+    def _fault(self, operation):
+        """None when no fault is armed for `operation`, else whether it strikes after the call."""
+        for index, (armed, applied) in enumerate(self._faults):
+            if armed == operation:
+                del self._faults[index]
+                return applied
+        return None
+
+    @staticmethod
+    def _invalid(code):
+        return SaleResult(outcome=SaleOutcome.INVALID, error_codes=[code], message=ERROR_MESSAGES[code])
+
+    def _sell(self, order_id, amount, nonce):
+        if amount <= 0:
+            return self._invalid("81531")
+        if nonce in NONCE_ERRORS:
+            return self._invalid(NONCE_ERRORS[nonce])
+        single_use = nonce in self._minted
+        if single_use and self._minted[nonce]:
+            return self._invalid("91564")
+        if not (single_use or nonce in VALID_NONCES or nonce in REJECTING_NONCES):
+            return self._invalid("91565")
+        if nonce in REJECTING_NONCES:
+            status, code, text, rejection = "gateway_rejected", "", "", REJECTING_NONCES[nonce]
+        else:
+            status, code, text, rejection = authorize(amount)
+        txn = TransactionInfo(
+            id=f"fake{next(self._ids):06d}",
+            status=status,
+            amount=amount,
+            order_id=order_id,
+            processor_response_code=code,
+            processor_response_text=text,
+            gateway_rejection_reason=rejection,
+        )
+        self._ledger[txn.id] = txn
+        # A failed authorization never reached the processor: the nonce stays usable.
+        if single_use and status != "failed":
+            self._minted[nonce] = True
+        if status == "submitted_for_settlement":
+            return SaleResult(outcome=SaleOutcome.APPROVED, transaction=txn)
+        outcome = {
+            "processor_declined": SaleOutcome.DECLINED,
+            "gateway_rejected": SaleOutcome.REJECTED,
+            "failed": SaleOutcome.PROCESSOR_FAILED,
+        }[status]
+        message = text or f"Gateway Rejected: {rejection}"
+        return SaleResult(outcome=outcome, transaction=txn, message=message)

@@ -1,0 +1,61 @@
+"""What the order admin's actions do: re-queue an order, or re-verify it with the gateway now."""
+
+from django.db import transaction
+
+from payments.exceptions import IllegalTransition
+from payments.models import Order
+from payments.services.charge import paid_sale_search
+from payments.services.dispatch import order_dispatch_next
+from payments.services.lifecycle import Action, Outcome, event_record, order_lock, sale_fields, transition_locked
+from payments.services.verify import sale_verify
+from payments.statuses import FINAL_STATUSES, OrderStatus
+
+
+def order_requeue(*, order_id):
+    """Admin action: dispatch the order's next task again; a parked order gets a fresh claim budget."""
+    with transaction.atomic():
+        order = order_lock(order_id)
+        if order.status in FINAL_STATUSES:
+            raise IllegalTransition(f"Order {order.pk} is {order.status}; it cannot be re-queued.")
+        if order.status == OrderStatus.NEEDS_REVIEW:
+            # Resetting claims is safe: `ever_claimed` stays set, so the next claim searches first.
+            transition_locked(
+                order,
+                OrderStatus.PROCESSING,
+                action=Action.REQUEUE,
+                outcome=Outcome.ADMIN_REQUEUE,
+                claims=0,
+                lease_expires_at=None,
+            )
+        else:
+            event_record(order, Action.REQUEUE, outcome=Outcome.ADMIN_REQUEUE)
+        transaction.on_commit(lambda: order_dispatch_next(order))
+    return order
+
+
+def order_reverify(*, order_id):
+    """Admin action: ask the gateway now and settle the order from what it says.
+
+    An order without a transaction id is looked up by order_id first, so a sale whose answer
+    was lost can be adopted.
+    """
+    order = Order.objects.get(pk=order_id)
+    if order.status in FINAL_STATUSES:
+        raise IllegalTransition(f"Order {order.pk} is {order.status}; there is nothing to re-verify.")
+    if not order.transaction_id:
+        existing = paid_sale_search(order)
+        if existing is None:
+            return order
+        with transaction.atomic():
+            order = order_lock(order_id)
+            if order.status in FINAL_STATUSES:
+                return order
+            if not order.transaction_id:
+                transition_locked(
+                    order,
+                    OrderStatus.PROCESSING,
+                    outcome=Outcome.SALE_ADOPTED,
+                    payment_method_nonce="",
+                    **sale_fields(existing),
+                )
+    return sale_verify(order, allowed_from=(OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW))

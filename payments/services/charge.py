@@ -1,0 +1,267 @@
+"""Charging an order exactly once on at-least-once delivery: claim, sell or adopt, record.
+
+Three short steps, no row lock across the network: `order_claim` (locked), the gateway calls
+(unlocked), `_order_record_sale` (locked, re-checking the state). `order_give_up` ends an order
+whose task ran out of retries.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, OrderLeased, ProcessorUnavailable
+from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
+from payments.models import LastSaleOutcome, Order
+from payments.services.dispatch import publish
+from payments.services.lifecycle import (
+    Action,
+    Outcome,
+    event_record,
+    lease_from_now,
+    lease_is_live,
+    order_end_locked,
+    order_lock,
+    order_park,
+    sale_event_record,
+    sale_fields,
+    transition_locked,
+)
+from payments.statuses import OrderStatus
+from payments.tasks import verify_order_task
+
+logger = logging.getLogger(__name__)
+
+# How a definite, unsuccessful sale ends the order.
+FAILED_SALE_OUTCOMES = {
+    SaleOutcome.DECLINED: Outcome.SALE_DECLINED,
+    SaleOutcome.REJECTED: Outcome.SALE_REJECTED,
+    SaleOutcome.INVALID: Outcome.SALE_INVALID,
+    SaleOutcome.PROCESSOR_FAILED: Outcome.PROCESSOR_FAILED_FINAL,
+}
+
+
+def order_claim(order_id):
+    """Take the lock and claim the order for one charge attempt; None when there is nothing to do.
+
+    Returns `(order, search_first)`: `search_first` is True when the order was claimed before,
+    because a previous worker may have sold and died before recording the outcome.
+    Raises `OrderLeased` while another claim's lease is live.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            order = order_lock(order_id)
+        except Order.DoesNotExist:
+            logger.warning("Charge of unknown order %s ignored", order_id)
+            return None
+        unsold = order.status == OrderStatus.PROCESSING and not order.transaction_id
+        if unsold and lease_is_live(order, now):
+            # A duplicate or redelivered message must not sell while another claim holds.
+            raise OrderLeased(order.pk, order.lease_expires_at)
+        if not (order.status == OrderStatus.PENDING or unsold):
+            # Final, parked, or already sold (verify's turn): nothing for a charge to do.
+            return None
+        if order.claims >= settings.PAYMENTS_MAX_CLAIMS:
+            # A poison order (e.g. its worker is killed every time) must stop looping.
+            order_end_locked(
+                order,
+                OrderStatus.NEEDS_REVIEW,
+                action=Action.CLAIM,
+                outcome=Outcome.CLAIMS_EXHAUSTED,
+                reason=f"Claimed {order.claims} times without a decision.",
+            )
+            return None
+        search_first = order.ever_claimed
+        transition_locked(
+            order,
+            OrderStatus.PROCESSING,
+            action=Action.CLAIM,
+            outcome=Outcome.CLAIMED,
+            claims=order.claims + 1,
+            ever_claimed=True,
+            lease_expires_at=lease_from_now(now),
+        )
+    return order, search_first
+
+
+def _order_release(order_id, claims):
+    """Give up our lease so the retry (or the reconciler) can claim the order again at once."""
+    Order.objects.filter(
+        pk=order_id, status=OrderStatus.PROCESSING, claims=claims, transaction_id__isnull=True
+    ).update(lease_expires_at=timezone.now())
+
+
+def paid_sale_search(order):
+    """Search the gateway for a successful sale of this order (recorded as an event); None if none."""
+    transactions = get_gateway().search_by_order_id(str(order.pk))
+    paid = [txn for txn in transactions if txn.is_paid]
+    event_record(
+        order,
+        Action.SEARCH,
+        outcome=Outcome.FOUND_PAID if paid else Outcome.NO_PAID_SALE,
+        transaction_id=paid[0].id if paid else "",
+        detail={"transactions": [{"id": t.id, "status": t.status} for t in transactions]},
+    )
+    if len(paid) > 1:
+        # Promise 2 is broken at the gateway: adopt the first, and say so loudly.
+        logger.error("Order %s has %d successful sales at the gateway: %s", order.pk, len(paid), [t.id for t in paid])
+    return paid[0] if paid else None
+
+
+def _needs_lookup(result):
+    """Results that mean an earlier sale of ours may have gone through."""
+    if result.outcome == SaleOutcome.INVALID and NONCE_CONSUMED in result.error_codes:
+        return True
+    return (
+        result.outcome == SaleOutcome.REJECTED
+        and result.transaction is not None
+        and result.transaction.gateway_rejection_reason == "duplicate"
+    )
+
+
+def order_charge(*, order_id):
+    """Charge the order exactly once: claim it, sell (or adopt an earlier sale), record the result.
+
+    Raises `OrderLeased` while another worker's claim on the order is live.
+
+    Raises `GatewayUnavailable` when the outcome is unknown or the processor asked to try again;
+    the caller retries, and the next attempt searches the gateway before selling again.
+    """
+    claimed = order_claim(order_id)
+    if claimed is None:
+        return None
+    order, search_first = claimed
+    try:
+        return _charge_claimed(order, search_first)
+    except GatewayUnavailable:
+        _order_release(order.pk, order.claims)
+        raise
+    except (OperationalError, InterfaceError):
+        # The database connection died mid-charge. Release the lease on a fresh connection if
+        # the database is back, or our own retry would find the order "taken" until it expires.
+        connection.close()
+        try:
+            _order_release(order.pk, order.claims)
+        except (OperationalError, InterfaceError):
+            logger.warning("Order %s: lease not released; it expires on its own", order.pk)
+        raise
+    except GatewayMisconfigured as exc:
+        # Retrying cannot fix credentials or wiring: park the order for a human instead.
+        order_park(order.pk, reason=str(exc))
+        raise
+
+
+def _charge_claimed(order, search_first):
+    # Network calls happen here, after the claim committed and before the result is recorded:
+    # no row lock is held while the gateway is slow.
+    if search_first:
+        # Should the search miss a sale (gateway indexing lag), the sale below reuses the same
+        # api_request_key and the gateway answers with that sale instead of charging again.
+        existing = paid_sale_search(order)
+        if existing is not None:
+            return _order_record_sale(order.pk, order.sale_attempt, approved=existing)
+    if not order.payment_method_nonce:
+        return order_park(order.pk, reason="No payment method nonce left to charge.")
+    attempt = order.sale_attempt
+    try:
+        result = get_gateway().sale(
+            order_id=str(order.pk),
+            amount=order.amount,
+            nonce=order.payment_method_nonce,
+            # Braintree answers a repeated key with the original transaction, so a lost response
+            # can be replayed safely; the key only moves on after a definite "failed" (3000).
+            api_request_key=f"{order.pk}:{attempt}",
+        )
+    except GatewayUnavailable as exc:
+        sale_event_record(order, LastSaleOutcome.UNAVAILABLE, detail={"error": str(exc)[:500]})
+        raise
+    sale_event_record(
+        order,
+        result.outcome,
+        transaction_id=result.transaction.id if result.transaction else "",
+        detail={"error_codes": result.error_codes, "attempt": attempt},
+    )
+    if _needs_lookup(result):
+        existing = paid_sale_search(order)
+        if existing is not None:
+            return _order_record_sale(order.pk, attempt, approved=existing)
+    return _order_record_sale(order.pk, attempt, result=result)
+
+
+def _order_record_sale(order_id, attempt, *, result=None, approved=None):
+    """Take the lock and record a decided sale (an `approved` transaction, or a `result`)."""
+    if approved is None and result.outcome == SaleOutcome.APPROVED:
+        approved = result.transaction
+    with transaction.atomic():
+        order = order_lock(order_id)
+        recordable = (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW)
+        already_recorded = order.transaction_id or order.status not in recordable
+        if already_recorded:
+            # A concurrent claimant recorded first; with one api_request_key both saw one sale.
+            # A different successful sale would be money without an order: leave a trace.
+            if approved is not None and approved.id != order.transaction_id:
+                logger.error("Order %s (%s): unrecorded successful sale %s", order.pk, order.status, approved.id)
+                event_record(order, Action.SALE, outcome=Outcome.ORPHANED_SALE, transaction_id=approved.id)
+            return order
+        if approved is not None:
+            transition_locked(
+                order,
+                OrderStatus.PROCESSING,
+                outcome=Outcome.SALE_APPROVED,
+                error_codes=[],
+                payment_method_nonce="",
+                # Keeps the reconciler off while the verify task is on its way.
+                lease_expires_at=lease_from_now(),
+                **sale_fields(approved),
+            )
+            transaction.on_commit(lambda: publish(verify_order_task, order_id))
+            return order
+        gateway_fields = sale_fields(result.transaction) if result.transaction else {}
+        retrying = result.outcome == SaleOutcome.PROCESSOR_FAILED and attempt + 1 <= settings.PAYMENTS_MAX_RETRIES
+        if result.outcome == SaleOutcome.PROCESSOR_FAILED and order.sale_attempt != attempt:
+            # A concurrent claimant already moved past this attempt.
+            return order
+        if not retrying:
+            # Declines, rejections and validation errors are definite, and so is a processor
+            # "failed" (3000) out of retries: no money moved, so the order fails cleanly.
+            return order_end_locked(
+                order,
+                OrderStatus.FAILED,
+                outcome=FAILED_SALE_OUTCOMES[result.outcome],
+                reason=result.message,
+                error_codes=result.error_codes,
+                detail={"error_codes": result.error_codes},
+                **gateway_fields,
+            )
+        # The failed transaction's id stays in the event only: a transaction_id on the order
+        # means "sold, verify it" to the claim and the reconciler.
+        gateway_fields.pop("transaction_id", None)
+        transition_locked(
+            order,
+            OrderStatus.PROCESSING,
+            outcome=Outcome.PROCESSOR_FAILED_RETRYING,
+            sale_attempt=attempt + 1,
+            lease_expires_at=timezone.now(),
+            error_codes=result.error_codes,
+            **gateway_fields,
+        )
+    raise ProcessorUnavailable(f"Order {order_id}: processor unavailable (3000), sale attempt {attempt}")
+
+
+def order_give_up(*, order_id, reason):
+    """End an order whose task ran out of retries: `failed` if no money can have moved, else needs_review."""
+    with transaction.atomic():
+        order = order_lock(order_id)
+        if order.status != OrderStatus.PROCESSING:
+            # Final or parked already; a pending order was never sent, so the reconciler retries it.
+            return order
+        if not order.transaction_id and lease_is_live(order, timezone.now()):
+            # Another worker claimed the order since our last attempt; it owns the outcome.
+            return order
+        if not order.transaction_id and order.last_sale_outcome == LastSaleOutcome.PROCESSOR_FAILED:
+            # "failed" (3000) is definite: the processor never took the money.
+            return order_end_locked(order, OrderStatus.FAILED, outcome=Outcome.PROCESSOR_FAILED_FINAL, reason=reason)
+        # The last outcome is unknown (timeouts, 5xx): money may have moved, so a human decides.
+        return order_end_locked(order, OrderStatus.NEEDS_REVIEW, outcome=Outcome.RETRIES_EXHAUSTED, reason=reason)

@@ -1,0 +1,81 @@
+"""Order intake: store a new order once per Idempotency-Key and dispatch its charge after commit."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+
+from payments.exceptions import IdempotencyKeyInFlight, IdempotencyKeyReused
+from payments.models import Order, OrderEvent
+from payments.services.dispatch import order_dispatch
+
+
+@dataclass(frozen=True)
+class OrderCreateResult:
+    order: Order
+    created: bool
+
+
+def request_fingerprint(*, amount, currency, description, nonce):
+    """What makes two requests with one Idempotency-Key "the same request" (12.3 equals 12.30)."""
+    canonical = json.dumps(
+        [str(Decimal(amount).quantize(Decimal("0.01"))), currency, description, nonce],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _try_lock_idempotency_key(owner_id, key):
+    """Take a transaction-scoped advisory lock on (owner, key); False if another request holds it.
+
+    This is what tells "the first request with this key is still running" (409) apart from a
+    replay of a finished one. SQLite (the `make run` default) has no advisory locks and serialises
+    writers anyway, so there the unique constraint alone decides.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    digest = hashlib.blake2b(f"{owner_id}:{key}".encode(), digest_size=8).digest()
+    lock_id = int.from_bytes(digest, "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+        return cursor.fetchone()[0]
+
+
+def order_create(*, owner, amount, nonce, currency="USD", description="", idempotency_key=None):
+    """Store a new order and dispatch its charge after commit; replays an idempotent request."""
+    fingerprint = request_fingerprint(amount=amount, currency=currency, description=description, nonce=nonce)
+    try:
+        with transaction.atomic():
+            if idempotency_key is not None:
+                if not _try_lock_idempotency_key(owner.pk, idempotency_key):
+                    raise IdempotencyKeyInFlight()
+                existing = Order.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+                if existing is not None:
+                    return _replay(existing, fingerprint)
+            order = Order.objects.create(
+                owner=owner,
+                amount=amount,
+                currency=currency,
+                description=description,
+                payment_method_nonce=nonce,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+            OrderEvent.objects.create(order=order, action=OrderEvent.Action.CREATE, to_status=order.status)
+            order_id = order.pk
+            transaction.on_commit(lambda: order_dispatch(order_id))
+    except IntegrityError:
+        # Lost a race on the unique (owner, idempotency_key) constraint without advisory locks.
+        if idempotency_key is None:
+            raise
+        existing = Order.objects.get(owner=owner, idempotency_key=idempotency_key)
+        return _replay(existing, fingerprint)
+    return OrderCreateResult(order=order, created=True)
+
+
+def _replay(order, fingerprint):
+    if order.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return OrderCreateResult(order=order, created=False)

@@ -1,0 +1,136 @@
+"""The order state machine: the allowed moves, the row lock, the one transition helper, events.
+
+Names say who holds the row lock: `order_lock(order_id)` takes it, inside the caller's
+`transaction.atomic()`; a `*_locked(order, ...)` helper expects an order fetched that way. No
+network call happens while the lock is held: gateway calls run between two short transactions.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from payments.exceptions import IllegalTransition
+from payments.models import LastSaleOutcome, Order, OrderEvent
+from payments.statuses import FINAL_STATUSES, OrderStatus
+
+Action = OrderEvent.Action
+Outcome = OrderEvent.Outcome
+
+# The only moves the lifecycle allows; anything else raises IllegalTransition.
+ALLOWED_TRANSITIONS = {
+    OrderStatus.PENDING: {OrderStatus.PROCESSING, OrderStatus.FAILED, OrderStatus.NEEDS_REVIEW},
+    OrderStatus.PROCESSING: {
+        OrderStatus.PROCESSING,
+        OrderStatus.PAID,
+        OrderStatus.FAILED,
+        OrderStatus.NEEDS_REVIEW,
+    },
+    OrderStatus.NEEDS_REVIEW: {OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.FAILED},
+    OrderStatus.PAID: set(),
+    OrderStatus.FAILED: set(),
+}
+
+
+def order_lock(order_id):
+    """The order row, locked until the caller's `transaction.atomic()` block ends."""
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, detail=None, **fields):
+    """Move a locked order to `to_status`, saving `fields`, and append the event row.
+
+    Raises IllegalTransition (and changes nothing) for a move ALLOWED_TRANSITIONS does not list.
+    """
+    from_status = order.status
+    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        raise IllegalTransition(f"Order {order.pk} cannot move from {from_status} to {to_status}.")
+    order.status = to_status
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.save(update_fields=["status", "updated_at", *fields])
+    OrderEvent.objects.create(
+        order=order,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        outcome=outcome,
+        transaction_id=order.transaction_id or "",
+        detail=detail or {},
+    )
+    return order
+
+
+def order_end_locked(order, to_status, *, outcome, reason="", action=Action.TRANSITION, detail=None, **fields):
+    """End the work on a locked order: paid, failed, or parked in needs_review for a human.
+
+    Every ending drops the lease and says why in `failure_reason`; a final order also drops its
+    nonce (a spent or spendable credential is not kept), while a parked one keeps it so that an
+    admin re-queue can still sell.
+    """
+    if to_status in FINAL_STATUSES:
+        fields["payment_method_nonce"] = ""
+    return transition_locked(
+        order,
+        to_status,
+        outcome=outcome,
+        action=action,
+        detail=detail,
+        failure_reason=reason[:255],
+        lease_expires_at=None,
+        **fields,
+    )
+
+
+def order_park(order_id, *, reason):
+    """Take the lock and park a non-final order in needs_review; a final order is left alone."""
+    with transaction.atomic():
+        order = order_lock(order_id)
+        if OrderStatus.NEEDS_REVIEW not in ALLOWED_TRANSITIONS[order.status]:
+            return order
+        return order_end_locked(order, OrderStatus.NEEDS_REVIEW, outcome=Outcome.PARKED, reason=reason)
+
+
+def event_record(order, action, *, outcome, transaction_id="", detail=None):
+    """Append an event that changes no status (a gateway call, a re-queue); needs no lock."""
+    OrderEvent.objects.create(
+        order=order,
+        action=action,
+        from_status=order.status,
+        to_status=order.status,
+        outcome=outcome,
+        transaction_id=transaction_id or "",
+        detail=detail or {},
+    )
+
+
+def sale_event_record(order, outcome, *, transaction_id="", detail=None):
+    """Append the event of one sale call and remember its outcome on the order, atomically.
+
+    `last_sale_outcome` is what giving up decides on; the update goes first so that the row lock
+    it takes orders concurrent writers' events the same way as their outcomes.
+    """
+    outcome = LastSaleOutcome(str(outcome))
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(last_sale_outcome=outcome)
+        order.last_sale_outcome = outcome
+        event_record(order, Action.SALE, outcome=Outcome(outcome), transaction_id=transaction_id, detail=detail)
+
+
+def lease_is_live(order, now):
+    return order.lease_expires_at is not None and order.lease_expires_at > now
+
+
+def lease_from_now(now=None):
+    return (now or timezone.now()) + timedelta(seconds=settings.PAYMENTS_CLAIM_LEASE_SECONDS)
+
+
+def sale_fields(txn):
+    """The order columns that record a gateway transaction."""
+    return {
+        "transaction_id": txn.id,
+        "gateway_status": txn.status,
+        "processor_response_code": txn.processor_response_code,
+        "processor_response_text": txn.processor_response_text[:255],
+    }

@@ -1,0 +1,74 @@
+"""Verifying a recorded sale with the gateway: the order becomes paid, failed or needs_review."""
+
+from django.db import transaction
+
+from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
+from payments.gateways import get_gateway
+from payments.models import Order
+from payments.services.lifecycle import Action, Outcome, event_record, order_end_locked, order_lock, order_park
+from payments.statuses import TRANSACTION_FAILED_STATUSES, TRANSACTION_PAID_STATUSES, OrderStatus
+
+VERIFIED_OUTCOMES = {
+    OrderStatus.PAID: Outcome.VERIFIED_PAID,
+    OrderStatus.FAILED: Outcome.VERIFIED_FAILED,
+    OrderStatus.NEEDS_REVIEW: Outcome.VERIFIED_NEEDS_REVIEW,
+}
+
+
+def order_verify(*, order_id):
+    """Confirm a recorded sale with the gateway: the order becomes paid, failed or needs_review."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or order.status != OrderStatus.PROCESSING or not order.transaction_id:
+        # Already settled by an earlier delivery, or not sold yet (the charge task's turn).
+        return order
+    return sale_verify(order, allowed_from=(OrderStatus.PROCESSING,))
+
+
+def verdict(order, info):
+    """`(status, reason)` for an order whose recorded sale the gateway describes as `info`."""
+    if info is None:
+        return OrderStatus.NEEDS_REVIEW, f"Transaction {order.transaction_id} not found at the gateway."
+    if info.amount != order.amount or info.order_id != str(order.pk):
+        # Money moved, but not the money this order asked for: never call that paid.
+        return OrderStatus.NEEDS_REVIEW, f"Gateway has amount {info.amount} for order_id {info.order_id!r}."
+    if info.status in TRANSACTION_PAID_STATUSES:
+        return OrderStatus.PAID, ""
+    if info.status in TRANSACTION_FAILED_STATUSES:
+        return OrderStatus.FAILED, f"Gateway status {info.status}."
+    return OrderStatus.NEEDS_REVIEW, f"Unexpected gateway status {info.status}."
+
+
+def sale_verify(order, *, allowed_from):
+    """Find the order's transaction (no lock held), then take the lock and settle the order.
+
+    The order is left alone if, meanwhile, it left `allowed_from` or its transaction changed.
+    """
+    transaction_id = order.transaction_id
+    try:
+        info = get_gateway().find(transaction_id)
+    except GatewayUnavailable as exc:
+        event_record(
+            order,
+            Action.FIND,
+            outcome=Outcome.UNAVAILABLE,
+            transaction_id=transaction_id,
+            detail={"error": str(exc)[:500]},
+        )
+        raise
+    except GatewayMisconfigured as exc:
+        order_park(order.pk, reason=str(exc))
+        raise
+    event_record(
+        order,
+        Action.FIND,
+        outcome=Outcome.FOUND if info else Outcome.NOT_FOUND,
+        transaction_id=transaction_id,
+        detail={"status": info.status, "amount": str(info.amount), "order_id": info.order_id} if info else {},
+    )
+    with transaction.atomic():
+        order = order_lock(order.pk)
+        if order.status not in allowed_from or order.transaction_id != transaction_id:
+            return order
+        to_status, reason = verdict(order, info)
+        fields = {"gateway_status": info.status} if info is not None else {}
+        return order_end_locked(order, to_status, outcome=VERIFIED_OUTCOMES[to_status], reason=reason, **fields)

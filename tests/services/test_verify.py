@@ -1,0 +1,108 @@
+"""payments/services/verify.py: settling a recorded sale from what the (fake) gateway holds."""
+
+from decimal import Decimal
+
+import pytest
+
+from payments.exceptions import GatewayUnavailable
+from payments.models import Order, OrderStatus
+from payments.services import order_charge, order_verify
+from tests.factories import OrderFactory
+from tests.services.conftest import trail
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sold(fake, published, committed):
+    """An order whose sale of 10.00 is recorded and whose verify task is on its way."""
+    order = OrderFactory(amount=Decimal("10.00"))
+    with committed():
+        order_charge(order_id=order.pk)
+    return Order.objects.get(pk=order.pk)
+
+
+def test_a_sale_the_gateway_confirms_marks_the_order_paid(sold, fake):
+    # when
+    order_verify(order_id=sold.pk)
+    # then
+    sold.refresh_from_db()
+    assert (sold.status, sold.gateway_status, sold.failure_reason, sold.lease_expires_at) == (
+        OrderStatus.PAID,
+        "submitted_for_settlement",
+        "",
+        None,
+    )
+    find = sold.events.get(action="find")
+    assert (find.outcome, find.detail["status"]) == ("found", "submitted_for_settlement")
+    assert trail(sold)[-1] == ("transition", "verified_paid")
+
+
+def test_a_sale_of_another_amount_needs_review(sold):
+    # given: the gateway holds 10.00 but the order says 11.00
+    Order.objects.filter(pk=sold.pk).update(amount=Decimal("11.00"))
+    # when
+    order_verify(order_id=sold.pk)
+    # then
+    sold.refresh_from_db()
+    assert sold.status == OrderStatus.NEEDS_REVIEW
+    assert "10.00" in sold.failure_reason
+    assert trail(sold)[-1] == ("transition", "verified_needs_review")
+
+
+def test_a_sale_recorded_for_another_order_id_needs_review(sold, fake):
+    # given
+    fake.alter(sold.transaction_id, order_id="someone-else")
+    # when
+    order_verify(order_id=sold.pk)
+    # then
+    sold.refresh_from_db()
+    assert sold.status == OrderStatus.NEEDS_REVIEW
+    assert "'someone-else'" in sold.failure_reason
+
+
+def test_a_transaction_the_gateway_does_not_know_needs_review(fake):
+    # given
+    order = OrderFactory(status=OrderStatus.PROCESSING, transaction_id="nosuchtxn", payment_method_nonce="")
+    # when
+    order_verify(order_id=order.pk)
+    # then
+    order.refresh_from_db()
+    assert order.status == OrderStatus.NEEDS_REVIEW
+    assert trail(order) == [("find", "not_found"), ("transition", "verified_needs_review")]
+
+
+def test_a_voided_sale_fails_the_order(sold, fake):
+    # given
+    fake.alter(sold.transaction_id, status="voided")
+    # when
+    order_verify(order_id=sold.pk)
+    # then
+    sold.refresh_from_db()
+    assert (sold.status, sold.gateway_status) == (OrderStatus.FAILED, "voided")
+
+
+def test_a_find_without_an_answer_raises_for_a_retry_and_leaves_the_order(sold, fake):
+    # given
+    fake.fail_next("find")
+    # when / then
+    with pytest.raises(GatewayUnavailable):
+        order_verify(order_id=sold.pk)
+    sold.refresh_from_db()
+    assert sold.status == OrderStatus.PROCESSING
+    assert trail(sold)[-1] == ("find", "unavailable")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [{"status": OrderStatus.PROCESSING}, {"status": OrderStatus.PAID, "transaction_id": "fake000001"}],
+    ids=["not-sold-yet", "already-paid"],
+)
+def test_verify_of_an_order_without_a_sale_to_check_does_nothing(fake, state):
+    # given
+    order = OrderFactory(**state)
+    # when
+    order_verify(order_id=order.pk)
+    # then
+    assert Order.objects.get(pk=order.pk).status == state["status"]
+    assert fake.calls == []
