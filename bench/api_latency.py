@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
 import signal
 import sys
@@ -39,16 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 
 from bench.runner import Deadline, run_benchmark
-from bench.stack import (
-    RedisServer,
-    StackError,
-    WebServer,
-    create_database,
-    drop_database,
-    environment,
-    make_run_dir,
-    manage,
-)
+from devtools.db import create_database, drop_database, dsn
+from devtools.stack import RedisServer, StackError, WebServer, environment, make_run_dir, manage
+from devtools.stats import percentile
 
 KINDS = ("baseline", "broker up", "broker down")
 ORDER_BODY = json.dumps({"amount": "12.34", "payment_method_nonce": "fake-valid-nonce",
@@ -66,13 +58,6 @@ transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 print("PUBLISH", json.dumps({"CELERY_TASK_PUBLISH_RETRY_POLICY": settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
                              **{k: transport.get(k) for k in ("socket_connect_timeout", "socket_timeout")}}))
 """
-
-
-def percentile(sorted_values, q):
-    """Nearest-rank percentile of an ascending list (no interpolation: every figure was observed)."""
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
 
 
 class Clients:
@@ -219,7 +204,7 @@ class Bench:
     def check_database(self):
         """Every POST answered 202 stored exactly one order, still pending; nothing else was stored."""
         accepted = [(key, oid) for _, key, status, oid in self.posts if status == 202]
-        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.db_name}") as conn:
+        with psycopg.connect(dsn(self.db_name)) as conn:
             rows = conn.execute("SELECT id::text, idempotency_key, status FROM payments_order").fetchall()
         by_key = {}
         for oid, key, status in rows:
@@ -250,13 +235,16 @@ class Bench:
                 "run_dir": str(self.run_dir)}
 
     def summary(self):
+        def ms(seconds):
+            return float("nan") if seconds is None else seconds * 1000
+
         rows = {}
         for kind in KINDS:
             times = sorted(s for _, s in self.samples[kind])
             rows[kind] = {
                 "requests": len(times),
                 "errors": sum(not ok for ok, _ in self.samples[kind]),
-                **{f"p{q}_ms": percentile(times, q / 100) * 1000 for q in (50, 95, 99)},
+                **{f"p{q}_ms": ms(percentile(times, q / 100)) for q in (50, 95, 99)},
                 "max_ms": times[-1] * 1000 if times else float("nan"),
                 "requests_per_s": len(times) / self.busy[kind] if self.busy[kind] else float("nan"),
             }

@@ -42,23 +42,22 @@ import time
 import psycopg
 
 from bench.runner import Deadline, run_benchmark
-from bench.stack import (
+from devtools.db import AUDIT_LOG, create_database, drop_database, dsn
+from devtools.ledger import successful_sales_by_order
+from devtools.stack import (
     PYTHON,
     REPO_ROOT,
     RedisServer,
     Simulator,
     StackError,
     Worker,
-    create_database,
-    drop_database,
     environment,
     make_run_dir,
     manage,
 )
+from payments.statuses import RESTING_STATUSES, OrderStatus
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAID_STATUSES = {"authorized", "authorizing", "submitted_for_settlement", "settling", "settled",
-                 "settlement_pending", "settlement_confirmed"}
 POLL_INTERVAL = 0.05
 
 SETUP_CODE = """
@@ -99,12 +98,12 @@ print("BASELINE " + json.dumps([phase(1, N), phase(THREADS, N)]), flush=True)
 
 # Insert the batch pending (as order_create stores it, without its on_commit publish), say READY,
 # wait for GO on stdin, then publish one charge task per order as the API does.
-PUBLISH_CODE = """
+PUBLISH_CODE = f"""
 import json, os, sys, time
 from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from payments.models import Order, OrderAttempt
+from payments.models import Order, {AUDIT_LOG.model} as AuditRow
 from payments.services import _fingerprint, order_dispatch
 
 n, desc, nonce, amount = int(os.environ["BENCH_N"]), os.environ["BENCH_TAG"], "fake-valid-nonce", Decimal("12.34")
@@ -114,8 +113,8 @@ with transaction.atomic():
     orders = Order.objects.bulk_create([
         Order(owner=owner, amount=amount, currency="USD", description=desc, payment_method_nonce=nonce,
               request_fingerprint=fingerprint) for _ in range(n)])
-    OrderAttempt.objects.bulk_create([
-        OrderAttempt(order=o, action=OrderAttempt.Action.CREATE, to_status=o.status) for o in orders])
+    AuditRow.objects.bulk_create([
+        AuditRow(order=o, action=AuditRow.Action.CREATE, to_status=o.status) for o in orders])
 ids = [str(o.pk) for o in orders]
 print("READY", flush=True)
 if sys.stdin.readline().strip() != "GO":
@@ -123,7 +122,7 @@ if sys.stdin.readline().strip() != "GO":
 t0 = time.time()
 published = sum(bool(order_dispatch(oid)) for oid in ids)
 t1 = time.time()
-print("PUBLISHED " + json.dumps({"first_publish": t0, "last_publish": t1, "published": published}), flush=True)
+print("PUBLISHED " + json.dumps({{"first_publish": t0, "last_publish": t1, "published": published}}), flush=True)
 """
 
 
@@ -171,9 +170,6 @@ class Bench:
         if left <= 0:
             raise Deadline()
         return left
-
-    def dsn(self):
-        return f"host=127.0.0.1 port=5432 user=postgres dbname={self.db_name}"
 
     # -- setup and teardown
 
@@ -252,11 +248,11 @@ class Bench:
         child.stdin.write("GO\n")
         child.stdin.flush()
         published = json.loads(self.expect_line(child, "PUBLISHED "))
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+        with psycopg.connect(dsn(self.db_name), autocommit=True) as conn:
             while True:
                 terminal, = conn.execute(
-                    "SELECT count(*) FROM payments_order WHERE description = %s AND status IN "
-                    "('paid', 'failed', 'needs_review')", [tag]).fetchone()
+                    "SELECT count(*) FROM payments_order WHERE description = %s AND status = ANY(%s)",
+                    [tag, [str(s) for s in RESTING_STATUSES]]).fetchone()
                 if terminal >= n:
                     break
                 if self.remaining() < 1:
@@ -299,9 +295,9 @@ class Bench:
         self.log(f"warm-up batch of {a.warmup} drained")
         result = self.push_batch(a.orders, "pipeline measured")
         result["seconds"] = result["last_update"] - result["first_publish"]
-        with psycopg.connect(self.dsn()) as conn:
+        with psycopg.connect(dsn(self.db_name)) as conn:
             audit = dict(conn.execute(
-                "SELECT a.action, count(*) FROM payments_orderattempt a JOIN payments_order o ON o.id = a.order_id "
+                f"SELECT a.action, count(*) FROM {AUDIT_LOG.table} a JOIN payments_order o ON o.id = a.order_id "
                 "WHERE o.description = %s GROUP BY a.action ORDER BY a.action", ["pipeline measured"]).fetchall())
         result["audit_rows"] = audit
         result["audit_rows_per_order"] = sum(audit.values()) / a.orders
@@ -317,19 +313,16 @@ class Bench:
                 problems.append(f"baseline {phase['threads']} thread(s): {phase['errors']} pairs not approved/paid")
         if self.pipeline["published"] != self.args.orders:
             problems.append(f"published {self.pipeline['published']} of {self.args.orders} charge tasks")
-        with psycopg.connect(self.dsn()) as conn:
+        with psycopg.connect(dsn(self.db_name)) as conn:
             orders = conn.execute("SELECT id::text, status, transaction_id FROM payments_order "
                                   "WHERE description = ANY(%s)", [self.batches]).fetchall()
-        ledger = {}
-        for tx in self.sim.transactions():
-            if tx.get("type") == "sale" and tx.get("status") in PAID_STATUSES:
-                ledger.setdefault(tx.get("order_id"), []).append(tx["id"])
+        ledger = {oid: [t["id"] for t in txs] for oid, txs in successful_sales_by_order(self.sim.transactions()).items()}
         expected = self.args.orders + self.args.warmup
         if len(orders) != expected:
             problems.append(f"{len(orders)} orders in the database, expected {expected}")
         for oid, status, txn in orders:
             sales = ledger.get(oid, [])
-            if status != "paid":
+            if status != OrderStatus.PAID:
                 problems.append(f"order {oid} ended {status}")
             if len(sales) != 1:
                 problems.append(f"order {oid} has {len(sales)} successful sales in the ledger: {sales}")

@@ -22,21 +22,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from bench.stack import Beat, RedisServer, Simulator, Worker, environment, wait_until
+from devtools.polling import wait_until
+from devtools.settings import FAST_SETTINGS
+from devtools.stack import Beat, RedisServer, Simulator, Worker, environment
 from payments.models import Order, OrderAttempt
+from payments.schedules import RECONCILE_TASK_NAME
 from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-RECONCILE_TASK = "payments: reconcile stuck orders"
-SENT_BY_BEAT = re.compile(rf"Sending due task {re.escape(RECONCILE_TASK)}\b")
-FAST_SETTINGS = {
-    "BRAINTREE_TIMEOUT_SECONDS": 2,
-    "PAYMENTS_RETRY_BACKOFF": 1,
-    "PAYMENTS_RETRY_BACKOFF_MAX": 2,
-    "PAYMENTS_MAX_RETRIES": 2,
-    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 2,
-}
+SENT_BY_BEAT = re.compile(rf"Sending due task {re.escape(RECONCILE_TASK_NAME)}\b")
 
 
 @pytest.fixture
@@ -49,7 +44,7 @@ def reconcile_schedule():
     """
     migration = importlib.import_module("payments.migrations.0002_reconcile_periodic_task")
     migration.create_reconcile_task(apps, schema_editor=None)
-    return PeriodicTask.objects.get(name=RECONCILE_TASK)
+    return PeriodicTask.objects.get(name=RECONCILE_TASK_NAME)
 
 
 @pytest.fixture
@@ -98,7 +93,7 @@ def admin_client():
 
 
 def reconcile_task():
-    return PeriodicTask.objects.get(name=RECONCILE_TASK)
+    return PeriodicTask.objects.get(name=RECONCILE_TASK_NAME)
 
 
 def sends(beat):
