@@ -24,7 +24,6 @@ down). Exit status: 0 pass; 1 a POST answered non-202, a request failed, or a ch
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -37,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from bench.runner import Deadline, run_benchmark
+from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
 from devtools.db import create_database, drop_database, dsn
 from devtools.stack import RedisServer, StackError, WebServer, environment, make_run_dir, manage
 from devtools.stats import percentile
@@ -132,17 +131,9 @@ class Bench:
 
     def teardown(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
-        for proc in (self.web, self.redis):
-            if proc is not None:
-                try:
-                    proc.stop(timeout=5)
-                except Exception as exc:  # teardown must reach everything
-                    self.log(f"stop {proc.name}: {exc!r}")
+        stop_processes((self.web, self.redis), self.log, timeout=5)
         if self.db_created:  # only ever the database this run created
-            try:
-                drop_database(self.db_name)
-            except Exception as exc:
-                self.log(f"drop database {self.db_name}: {exc!r}")
+            drop_database_quietly(self.db_name, self.log)
 
     def kill_everything(self):
         """The watchdog's last resort: SIGKILL both process groups and drop the database."""
@@ -275,13 +266,10 @@ def print_report(result):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.api_latency", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser("bench.api_latency", __doc__)
     parser.add_argument("--requests", type=int, default=300, help="measured requests per kind")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (broker restarts)")
-    parser.add_argument("--timeout", type=float, default=240, help="global limit in seconds")
-    parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.requests < args.rounds or args.concurrency < 1:
         parser.error("need --requests >= --rounds and --concurrency >= 1")

@@ -30,7 +30,6 @@ found paid. Exit status: 0 pass; 1 a check failed; 2 setup failed; 3 the global 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import select
@@ -41,7 +40,7 @@ import time
 
 import psycopg
 
-from bench.runner import Deadline, run_benchmark
+from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
 from devtools.db import AUDIT_LOG, create_database, drop_database, dsn
 from devtools.ledger import successful_sales_by_order
 from devtools.stack import (
@@ -184,32 +183,24 @@ class Bench:
         manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
         manage(self.env, "shell", code=SETUP_CODE, timeout=self.remaining(), log_path=self.run_dir / "manage.log")
 
-    def stop_all(self, sig=None):
+    def kill_children(self):
         for child in self.children:
             if child.poll() is None:
                 child.kill()
                 child.wait(5)
-        for proc in (self.worker, self.redis, self.sim):
-            if proc is not None:
-                try:
-                    if sig is None:
-                        proc.stop(timeout=10)
-                    else:
-                        proc.signal_group(sig)
-                except Exception as exc:  # teardown must reach everything
-                    self.log(f"stop {proc.name}: {exc!r}")
 
     def teardown(self):
-        self.stop_all()
+        self.kill_children()
+        stop_processes((self.worker, self.redis, self.sim), self.log)
         if self.db_created:  # only ever the database this run created
-            try:
-                drop_database(self.db_name)
-            except Exception as exc:
-                self.log(f"drop database {self.db_name}: {exc!r}")
+            drop_database_quietly(self.db_name, self.log)
 
     def kill_everything(self):
         """The watchdog's last resort: SIGKILL every process group and drop the database."""
-        self.stop_all(signal.SIGKILL)
+        self.kill_children()
+        for proc in (self.worker, self.redis, self.sim):
+            if proc is not None:
+                proc.signal_group(signal.SIGKILL)
         if self.db_created:
             drop_database(self.db_name)
 
@@ -379,13 +370,10 @@ def print_report(result):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline_throughput", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser("bench.pipeline_throughput", __doc__)
     parser.add_argument("--orders", type=int, default=200, help="measured orders (and baseline pairs per phase)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker prefork processes = baseline threads")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured orders (and pairs) first")
-    parser.add_argument("--timeout", type=float, default=240, help="global limit in seconds")
-    parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.orders < 1 or args.concurrency < 1 or args.warmup < 1:
         parser.error("need --orders, --concurrency and --warmup >= 1")

@@ -7,6 +7,7 @@ A benchmark object provides `log(msg)`, `kill_everything()`, `teardown()` and `r
 failed, 3 deadline (also a run that passed but was cut short), 130 interrupted.
 """
 
+import argparse
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 
+from devtools.db import drop_database
 from devtools.proxy import drop_proxy_variables
 from devtools.stack import StackError
 
@@ -28,6 +30,35 @@ class Deadline(Exception):
 
 # What a failed setup or run raises: reported, torn down, exit 2.
 RUN_ERRORS = (StackError, TimeoutError, OSError, ValueError, subprocess.TimeoutExpired, psycopg.Error)
+
+
+def benchmark_parser(prog, description, timeout=240):
+    """An argument parser with the options the life cycle reads: --timeout and --out."""
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--timeout", type=float, default=timeout, help="global limit in seconds")
+    parser.add_argument("--out", default=None, help="write the figures as JSON here")
+    return parser
+
+
+def stop_processes(processes, log, timeout=10):
+    """Stop each process of `processes` (None entries skipped); a failure is logged, never raised,
+    so teardown reaches every process."""
+    for proc in processes:
+        if proc is None:
+            continue
+        try:
+            proc.stop(timeout=timeout)
+        except Exception as exc:
+            log(f"stop {proc.name}: {exc!r}")
+
+
+def drop_database_quietly(name, log):
+    """Drop the database this run created; a failure is logged, never raised."""
+    try:
+        drop_database(name)
+    except Exception as exc:
+        log(f"drop database {name}: {exc!r}")
 
 
 def exit_code(result):

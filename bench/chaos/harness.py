@@ -14,7 +14,7 @@ import psycopg
 from bench.chaos.checks import check
 from bench.chaos.faults import FAULT_KINDS, GATEWAY_FAULTS, FaultInjector
 from bench.chaos.plan import plan_faults, plan_orders
-from bench.runner import Deadline
+from bench.runner import Deadline, drop_database_quietly, stop_processes
 from devtools.db import create_database, drop_database, drop_orphaned_databases, dsn
 from devtools.settings import CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS
 from devtools.stack import (
@@ -144,10 +144,9 @@ class Chaos:
         drop_database(self.db_name)
         create_database(self.db_name)
 
-    def drop_database(self):
+    def close_db(self):
         if self._db is not None:
             self._db.close()
-        drop_database(self.db_name)
 
     def env(self, app_name, **extra):
         return environment(
@@ -203,18 +202,10 @@ class Chaos:
     def teardown(self):
         self.supervisor_stop.set()
         time.sleep(0.1)
-        for name in reversed(PROCESSES):
-            proc = self.procs.get(name)
-            if proc is not None:
-                try:
-                    proc.stop(timeout=5)
-                except Exception as exc:  # teardown must reach every process
-                    self.log(f"stop {name}: {exc!r}")
+        stop_processes([self.procs.get(name) for name in reversed(PROCESSES)], self.log, timeout=5)
         if not self.args.keep:
-            try:
-                self.drop_database()
-            except Exception as exc:
-                self.log(f"drop database {self.db_name}: {exc!r}")
+            self.close_db()
+            drop_database_quietly(self.db_name, self.log)
         else:
             self.log(f"kept database {self.db_name} and run dir {self.run_dir}")
 
@@ -223,7 +214,8 @@ class Chaos:
         for proc in self.procs.values():
             proc.signal_group(signal.SIGKILL)
         if not self.args.keep:
-            self.drop_database()
+            self.close_db()
+            drop_database(self.db_name)
 
     # -- submitting
 

@@ -9,7 +9,6 @@ PeriodicTask admin, as an admin's browser would post it.
 import datetime
 import importlib
 import re
-import signal
 import time
 
 import pytest
@@ -24,7 +23,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS
-from devtools.stack import Beat, RedisServer, Simulator, Worker, environment
+from devtools.stack import Beat, RedisServer, Simulator, Worker, environment, start_together, stop_together
 from payments.models import Order, OrderAttempt
 from payments.schedules import RECONCILE_TASK_NAME
 from tests.factories import OrderFactory
@@ -65,23 +64,10 @@ def beat_stack(reconcile_schedule, tmp_path_factory):
             beat,
         ]
         try:
-            for process in processes:
-                process.start(wait=False)
-            for process in processes:
-                process.wait_ready()
+            start_together(processes)
             yield beat
         finally:
             stop_together(processes)
-
-
-def stop_together(processes):
-    # Warm shutdowns run in parallel; stop() then kills whatever is left of each group.
-    for process in processes:
-        process.signal(signal.SIGTERM)
-    for process in processes:
-        process.wait(10)
-    for process in processes:
-        process.stop()
 
 
 @pytest.fixture

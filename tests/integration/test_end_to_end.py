@@ -17,7 +17,17 @@ from devtools.ledger import sales, successful_sales
 from devtools.polling import wait_for_api_order
 from devtools.settings import FAST_SETTINGS
 from devtools.sim import SALE_REQUESTS
-from devtools.stack import Beat, RedisServer, Simulator, WebServer, Worker, environment, http_request
+from devtools.stack import (
+    Beat,
+    RedisServer,
+    Simulator,
+    WebServer,
+    Worker,
+    environment,
+    http_request,
+    start_together,
+    stop_together,
+)
 from payments.statuses import TRANSACTION_PAID_STATUSES
 from tests.factories import UserFactory
 
@@ -49,15 +59,10 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
             web,
         ]
         try:
-            # Start together, then wait: Celery takes seconds to boot and they boot in parallel.
-            for process in processes:
-                process.start(wait=False)
-            for process in processes:
-                process.wait_ready()
+            start_together(processes)
             yield Stack(web=web, sim=sim)
         finally:
-            for process in processes:
-                process.stop()
+            stop_together(processes)
 
 
 @pytest.fixture
