@@ -24,10 +24,8 @@ down). Exit status: 0 pass; 1 a POST answered non-202, a request failed, or a ch
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
-import math
 import os
 import signal
 import sys
@@ -38,17 +36,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from bench.runner import Deadline, run_benchmark
-from bench.stack import (
-    RedisServer,
-    StackError,
-    WebServer,
-    create_database,
-    drop_database,
-    environment,
-    make_run_dir,
-    manage,
-)
+from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
+from devtools.db import create_database, drop_database, dsn
+from devtools.stack import RedisServer, StackError, WebServer, environment, make_run_dir, manage
+from devtools.stats import percentile
 
 KINDS = ("baseline", "broker up", "broker down")
 ORDER_BODY = json.dumps({"amount": "12.34", "payment_method_nonce": "fake-valid-nonce",
@@ -66,13 +57,6 @@ transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 print("PUBLISH", json.dumps({"CELERY_TASK_PUBLISH_RETRY_POLICY": settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
                              **{k: transport.get(k) for k in ("socket_connect_timeout", "socket_timeout")}}))
 """
-
-
-def percentile(sorted_values, q):
-    """Nearest-rank percentile of an ascending list (no interpolation: every figure was observed)."""
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
 
 
 class Clients:
@@ -147,17 +131,9 @@ class Bench:
 
     def teardown(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
-        for proc in (self.web, self.redis):
-            if proc is not None:
-                try:
-                    proc.stop(timeout=5)
-                except Exception as exc:  # teardown must reach everything
-                    self.log(f"stop {proc.name}: {exc!r}")
+        stop_processes((self.web, self.redis), self.log, timeout=5)
         if self.db_created:  # only ever the database this run created
-            try:
-                drop_database(self.db_name)
-            except Exception as exc:
-                self.log(f"drop database {self.db_name}: {exc!r}")
+            drop_database_quietly(self.db_name, self.log)
 
     def kill_everything(self):
         """The watchdog's last resort: SIGKILL both process groups and drop the database."""
@@ -219,7 +195,7 @@ class Bench:
     def check_database(self):
         """Every POST answered 202 stored exactly one order, still pending; nothing else was stored."""
         accepted = [(key, oid) for _, key, status, oid in self.posts if status == 202]
-        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.db_name}") as conn:
+        with psycopg.connect(dsn(self.db_name)) as conn:
             rows = conn.execute("SELECT id::text, idempotency_key, status FROM payments_order").fetchall()
         by_key = {}
         for oid, key, status in rows:
@@ -250,13 +226,16 @@ class Bench:
                 "run_dir": str(self.run_dir)}
 
     def summary(self):
+        def ms(seconds):
+            return float("nan") if seconds is None else seconds * 1000
+
         rows = {}
         for kind in KINDS:
             times = sorted(s for _, s in self.samples[kind])
             rows[kind] = {
                 "requests": len(times),
                 "errors": sum(not ok for ok, _ in self.samples[kind]),
-                **{f"p{q}_ms": percentile(times, q / 100) * 1000 for q in (50, 95, 99)},
+                **{f"p{q}_ms": ms(percentile(times, q / 100)) for q in (50, 95, 99)},
                 "max_ms": times[-1] * 1000 if times else float("nan"),
                 "requests_per_s": len(times) / self.busy[kind] if self.busy[kind] else float("nan"),
             }
@@ -287,13 +266,10 @@ def print_report(result):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.api_latency", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser("bench.api_latency", __doc__)
     parser.add_argument("--requests", type=int, default=300, help="measured requests per kind")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (broker restarts)")
-    parser.add_argument("--timeout", type=float, default=240, help="global limit in seconds")
-    parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.requests < args.rounds or args.concurrency < 1:
         parser.error("need --requests >= --rounds and --concurrency >= 1")

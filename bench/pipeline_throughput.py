@@ -30,7 +30,6 @@ found paid. Exit status: 0 pass; 1 a check failed; 2 setup failed; 3 the global 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import select
@@ -41,24 +40,23 @@ import time
 
 import psycopg
 
-from bench.runner import Deadline, run_benchmark
-from bench.stack import (
+from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
+from devtools.db import AUDIT_LOG, create_database, drop_database, dsn
+from devtools.ledger import successful_sales_by_order
+from devtools.stack import (
     PYTHON,
     REPO_ROOT,
     RedisServer,
     Simulator,
     StackError,
     Worker,
-    create_database,
-    drop_database,
     environment,
     make_run_dir,
     manage,
 )
+from payments.statuses import RESTING_STATUSES, OrderStatus
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAID_STATUSES = {"authorized", "authorizing", "submitted_for_settlement", "settling", "settled",
-                 "settlement_pending", "settlement_confirmed"}
 POLL_INTERVAL = 0.05
 
 SETUP_CODE = """
@@ -73,8 +71,8 @@ import json, os, time, uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from payments.gateways import get_gateway
-
 gateway = get_gateway()
+
 N, THREADS, WARMUP = int(os.environ["BENCH_N"]), int(os.environ["BENCH_THREADS"]), int(os.environ["BENCH_WARMUP"])
 
 def pair(_):
@@ -100,12 +98,12 @@ print("BASELINE " + json.dumps([phase(1, N), phase(THREADS, N)]), flush=True)
 
 # Insert the batch pending (as order_create stores it, without its on_commit publish), say READY,
 # wait for GO on stdin, then publish one charge task per order as the API does.
-PUBLISH_CODE = """
+PUBLISH_CODE = f"""
 import json, os, sys, time
 from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from payments.models import Order, OrderEvent
+from payments.models import Order, {AUDIT_LOG.model} as AuditRow
 from payments.services import order_dispatch, request_fingerprint
 
 n, desc, nonce, amount = int(os.environ["BENCH_N"]), os.environ["BENCH_TAG"], "fake-valid-nonce", Decimal("12.34")
@@ -115,8 +113,8 @@ with transaction.atomic():
     orders = Order.objects.bulk_create([
         Order(owner=owner, amount=amount, currency="USD", description=desc, payment_method_nonce=nonce,
               request_fingerprint=fingerprint) for _ in range(n)])
-    OrderEvent.objects.bulk_create([
-        OrderEvent(order=o, action=OrderEvent.Action.CREATE, to_status=o.status) for o in orders])
+    AuditRow.objects.bulk_create([
+        AuditRow(order=o, action=AuditRow.Action.CREATE, to_status=o.status) for o in orders])
 ids = [str(o.pk) for o in orders]
 print("READY", flush=True)
 if sys.stdin.readline().strip() != "GO":
@@ -124,7 +122,7 @@ if sys.stdin.readline().strip() != "GO":
 t0 = time.time()
 published = sum(bool(order_dispatch(oid)) for oid in ids)
 t1 = time.time()
-print("PUBLISHED " + json.dumps({"first_publish": t0, "last_publish": t1, "published": published}), flush=True)
+print("PUBLISHED " + json.dumps({{"first_publish": t0, "last_publish": t1, "published": published}}), flush=True)
 """
 
 
@@ -173,9 +171,6 @@ class Bench:
             raise Deadline()
         return left
 
-    def dsn(self):
-        return f"host=127.0.0.1 port=5432 user=postgres dbname={self.db_name}"
-
     # -- setup and teardown
 
     def start(self):
@@ -189,32 +184,24 @@ class Bench:
         manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
         manage(self.env, "shell", code=SETUP_CODE, timeout=self.remaining(), log_path=self.run_dir / "manage.log")
 
-    def stop_all(self, sig=None):
+    def kill_children(self):
         for child in self.children:
             if child.poll() is None:
                 child.kill()
                 child.wait(5)
-        for proc in (self.worker, self.redis, self.sim):
-            if proc is not None:
-                try:
-                    if sig is None:
-                        proc.stop(timeout=10)
-                    else:
-                        proc.signal_group(sig)
-                except Exception as exc:  # teardown must reach everything
-                    self.log(f"stop {proc.name}: {exc!r}")
 
     def teardown(self):
-        self.stop_all()
+        self.kill_children()
+        stop_processes((self.worker, self.redis, self.sim), self.log)
         if self.db_created:  # only ever the database this run created
-            try:
-                drop_database(self.db_name)
-            except Exception as exc:
-                self.log(f"drop database {self.db_name}: {exc!r}")
+            drop_database_quietly(self.db_name, self.log)
 
     def kill_everything(self):
         """The watchdog's last resort: SIGKILL every process group and drop the database."""
-        self.stop_all(signal.SIGKILL)
+        self.kill_children()
+        for proc in (self.worker, self.redis, self.sim):
+            if proc is not None:
+                proc.signal_group(signal.SIGKILL)
         if self.db_created:
             drop_database(self.db_name)
 
@@ -253,11 +240,11 @@ class Bench:
         child.stdin.write("GO\n")
         child.stdin.flush()
         published = json.loads(self.expect_line(child, "PUBLISHED "))
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+        with psycopg.connect(dsn(self.db_name), autocommit=True) as conn:
             while True:
                 terminal, = conn.execute(
-                    "SELECT count(*) FROM payments_order WHERE description = %s AND status IN "
-                    "('paid', 'failed', 'needs_review')", [tag]).fetchone()
+                    "SELECT count(*) FROM payments_order WHERE description = %s AND status = ANY(%s)",
+                    [tag, [str(s) for s in RESTING_STATUSES]]).fetchone()
                 if terminal >= n:
                     break
                 if self.remaining() < 1:
@@ -300,9 +287,9 @@ class Bench:
         self.log(f"warm-up batch of {a.warmup} drained")
         result = self.push_batch(a.orders, "pipeline measured")
         result["seconds"] = result["last_update"] - result["first_publish"]
-        with psycopg.connect(self.dsn()) as conn:
+        with psycopg.connect(dsn(self.db_name)) as conn:
             audit = dict(conn.execute(
-                "SELECT a.action, count(*) FROM payments_orderevent a JOIN payments_order o ON o.id = a.order_id "
+                f"SELECT a.action, count(*) FROM {AUDIT_LOG.table} a JOIN payments_order o ON o.id = a.order_id "
                 "WHERE o.description = %s GROUP BY a.action ORDER BY a.action", ["pipeline measured"]).fetchall())
         result["audit_rows"] = audit
         result["audit_rows_per_order"] = sum(audit.values()) / a.orders
@@ -318,19 +305,16 @@ class Bench:
                 problems.append(f"baseline {phase['threads']} thread(s): {phase['errors']} pairs not approved/paid")
         if self.pipeline["published"] != self.args.orders:
             problems.append(f"published {self.pipeline['published']} of {self.args.orders} charge tasks")
-        with psycopg.connect(self.dsn()) as conn:
+        with psycopg.connect(dsn(self.db_name)) as conn:
             orders = conn.execute("SELECT id::text, status, transaction_id FROM payments_order "
                                   "WHERE description = ANY(%s)", [self.batches]).fetchall()
-        ledger = {}
-        for tx in self.sim.transactions():
-            if tx.get("type") == "sale" and tx.get("status") in PAID_STATUSES:
-                ledger.setdefault(tx.get("order_id"), []).append(tx["id"])
+        ledger = {oid: [t["id"] for t in txs] for oid, txs in successful_sales_by_order(self.sim.transactions()).items()}
         expected = self.args.orders + self.args.warmup
         if len(orders) != expected:
             problems.append(f"{len(orders)} orders in the database, expected {expected}")
         for oid, status, txn in orders:
             sales = ledger.get(oid, [])
-            if status != "paid":
+            if status != OrderStatus.PAID:
                 problems.append(f"order {oid} ended {status}")
             if len(sales) != 1:
                 problems.append(f"order {oid} has {len(sales)} successful sales in the ledger: {sales}")
@@ -387,13 +371,10 @@ def print_report(result):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline_throughput", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser("bench.pipeline_throughput", __doc__)
     parser.add_argument("--orders", type=int, default=200, help="measured orders (and baseline pairs per phase)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker prefork processes = baseline threads")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured orders (and pairs) first")
-    parser.add_argument("--timeout", type=float, default=240, help="global limit in seconds")
-    parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     if args.orders < 1 or args.concurrency < 1 or args.warmup < 1:
         parser.error("need --orders, --concurrency and --warmup >= 1")

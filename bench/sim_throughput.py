@@ -36,7 +36,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import braintree
 
 from braintree_sim.config import SimConfig
-from braintree_sim.launch import free_port, start_subprocess, wait_until_ready, without_http_proxy
+from braintree_sim.launch import start_subprocess, wait_until_ready
+from devtools.proxy import drop_proxy_variables
+from devtools.stack import free_port
 
 CONFIG = SimConfig()
 _TRANSACTION_ID = re.compile(rb"<transaction>\s*<id>([^<]+)</id>")
@@ -354,7 +356,7 @@ def main(argv=None):
     templates = capture_sdk_requests()
     port = free_port()
     baseline = subprocess.Popen([sys.executable, "-m", "bench.sim_throughput",
-                                 "--serve-baseline", str(port)], env=without_http_proxy())
+                                 "--serve-baseline", str(port)], env=drop_proxy_variables(dict(os.environ)))
     simulator = None
     results = {}
     try:
@@ -384,6 +386,5 @@ def main(argv=None):
 
 if __name__ == "__main__":
     # The SDK forces getproxies() onto every request; an HTTP proxy cannot reach 127.0.0.1.
-    for name in ("http_proxy", "HTTP_PROXY"):
-        os.environ.pop(name, None)
+    drop_proxy_variables()
     sys.exit(main())

@@ -1,6 +1,5 @@
-import os
+from devtools.proxy import drop_proxy_variables
 
-# The braintree SDK forces the environment's proxies onto every request, which breaks plain-HTTP
-# calls to the local simulator; no test talks to anything but this machine.
-for _name in ("http_proxy", "HTTP_PROXY"):
-    os.environ.pop(_name, None)
+# No test talks to anything but this machine, and the braintree SDK would send even its calls to
+# the local simulator through an environment's proxy.
+drop_proxy_variables()

@@ -12,8 +12,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from bench.stack import Simulator, Worker, environment, wait_until
 from celery_app import app as celery_app
+from devtools.ledger import sales
+from devtools.polling import wait_until
+from devtools.settings import FAST_SETTINGS
+from devtools.stack import Simulator, Worker, environment
 from payments import gateways
 from payments.models import Order
 
@@ -22,20 +25,6 @@ OUR_QUEUES = ("payments", "maintenance", "default")
 # Names the worker's database sessions, so a test can kill exactly those (pg_stat_activity).
 WORKER_DB_APP_NAME = f"pipeline-worker-{os.getpid()}"
 
-# Small, deterministic delivery settings for worker subprocesses (the PAYMENTS_* and
-# BRAINTREE_* settings read these variables). Jitter is off so retry delays are exact.
-FAST_WORKER_SETTINGS = {
-    "BRAINTREE_TIMEOUT_SECONDS": 2,
-    "PAYMENTS_RETRY_BACKOFF": 1,
-    "PAYMENTS_RETRY_BACKOFF_MAX": 4,
-    "PAYMENTS_MAX_RETRIES": 3,
-    "PAYMENTS_RETRY_JITTER": "false",
-    "PAYMENTS_CLAIM_LEASE_SECONDS": 3,
-    "CELERY_TASK_SOFT_TIME_LIMIT": 15,
-    "CELERY_TASK_TIME_LIMIT": 20,
-    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 2,
-    "PGAPPNAME": WORKER_DB_APP_NAME,
-}
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +45,7 @@ def sim(simulator, settings):
     simulator.reset()
     settings.BRAINTREE_ENVIRONMENT = "simulator"
     settings.BRAINTREE_SIMULATOR_URL = simulator.url
-    settings.BRAINTREE_TIMEOUT_SECONDS = FAST_WORKER_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"]
+    settings.BRAINTREE_TIMEOUT_SECONDS = FAST_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"]
     gateways.reset_gateway()
     yield simulator
     simulator.set_faults({})
@@ -76,7 +65,8 @@ def worker_env(simulator, **overrides):
         db_name=connection.settings_dict["NAME"],
         broker_url=settings.CELERY_BROKER_URL,
         simulator_url=simulator.url,
-        extra={**FAST_WORKER_SETTINGS, **overrides},
+        app_name=WORKER_DB_APP_NAME,
+        extra={**FAST_SETTINGS, **overrides},
     )
 
 
@@ -112,8 +102,8 @@ def wait_for_order(order_id, predicate, timeout=20, desc="order state"):
         return wait_until(check, timeout=timeout, interval=0.1, desc=desc)
     except TimeoutError:
         order = Order.objects.get(pk=order_id)
-        attempts = list(order.events.values_list("action", "outcome", "to_status"))
-        raise AssertionError(f"{desc}: order is {order.status}, attempts {attempts}") from None
+        audit = list(order.events.values_list("action", "outcome", "to_status"))
+        raise AssertionError(f"{desc}: order is {order.status}, audit trail {audit}") from None
 
 
 def wait_for_final(order_id, timeout=20):
@@ -121,7 +111,7 @@ def wait_for_final(order_id, timeout=20):
 
 
 def sales_in_ledger(simulator, order_id):
-    return [t for t in simulator.transactions(order_id=str(order_id)) if t["type"] == "sale"]
+    return sales(simulator.transactions(order_id=str(order_id)))
 
 
 def settle(seconds):

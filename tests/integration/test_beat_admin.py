@@ -9,7 +9,6 @@ PeriodicTask admin, as an admin's browser would post it.
 import datetime
 import importlib
 import re
-import signal
 import time
 
 import pytest
@@ -22,21 +21,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from bench.stack import Beat, RedisServer, Simulator, Worker, environment, wait_until
+from devtools.polling import wait_until
+from devtools.settings import FAST_SETTINGS
+from devtools.stack import Beat, RedisServer, Simulator, Worker, environment, start_together, stop_together
 from payments.models import Order, OrderEvent
+from payments.schedules import RECONCILE_TASK_NAME
 from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-RECONCILE_TASK = "payments: reconcile stuck orders"
-SENT_BY_BEAT = re.compile(rf"Sending due task {re.escape(RECONCILE_TASK)}\b")
-FAST_SETTINGS = {
-    "BRAINTREE_TIMEOUT_SECONDS": 2,
-    "PAYMENTS_RETRY_BACKOFF": 1,
-    "PAYMENTS_RETRY_BACKOFF_MAX": 2,
-    "PAYMENTS_MAX_RETRIES": 2,
-    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 2,
-}
+SENT_BY_BEAT = re.compile(rf"Sending due task {re.escape(RECONCILE_TASK_NAME)}\b")
 
 
 @pytest.fixture
@@ -49,7 +43,7 @@ def reconcile_schedule():
     """
     migration = importlib.import_module("payments.migrations.0002_reconcile_periodic_task")
     migration.create_reconcile_task(apps, schema_editor=None)
-    return PeriodicTask.objects.get(name=RECONCILE_TASK)
+    return PeriodicTask.objects.get(name=RECONCILE_TASK_NAME)
 
 
 @pytest.fixture
@@ -70,23 +64,10 @@ def beat_stack(reconcile_schedule, tmp_path_factory):
             beat,
         ]
         try:
-            for process in processes:
-                process.start(wait=False)
-            for process in processes:
-                process.wait_ready()
+            start_together(processes)
             yield beat
         finally:
             stop_together(processes)
-
-
-def stop_together(processes):
-    # Warm shutdowns run in parallel; stop() then kills whatever is left of each group.
-    for process in processes:
-        process.signal(signal.SIGTERM)
-    for process in processes:
-        process.wait(10)
-    for process in processes:
-        process.stop()
 
 
 @pytest.fixture
@@ -98,7 +79,7 @@ def admin_client():
 
 
 def reconcile_task():
-    return PeriodicTask.objects.get(name=RECONCILE_TASK)
+    return PeriodicTask.objects.get(name=RECONCILE_TASK_NAME)
 
 
 def sends(beat):

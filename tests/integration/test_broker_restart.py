@@ -2,24 +2,24 @@
 
 Regression test for celery 5.7.0, whose reconnect path closes the lost connection twice and dies
 with `AttributeError: 'NoneType' object has no attribute 'hostname'` when unacknowledged messages
-are pending (found by bench/chaos.py; the reason celery is pinned to 5.6.x).
+are pending (found by the chaos harness, bench/chaos; the reason celery is pinned to 5.6.x).
 """
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from bench.stack import RedisServer, Worker, environment, wait_until
 from celery_app import app as celery_app
+from devtools.polling import wait_until
+from devtools.settings import FAST_SETTINGS
+from devtools.sim import SALE_REQUESTS
+from devtools.stack import RedisServer, Worker, environment
 from payments.models import OrderStatus
 from payments.tasks import charge_order_task
 from tests.factories import OrderFactory
-from tests.integration.conftest import FAST_WORKER_SETTINGS, sales_in_ledger, wait_for_final, wait_for_order
+from tests.integration.conftest import sales_in_ledger, wait_for_final, wait_for_order
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-SALE_PATH = {"methods": ["POST"], "paths": ["/transactions"]}
-
 
 def publish_charge(broker_url, order):
     """Publish a charge to the private broker, retrying while it comes back up."""
@@ -41,14 +41,14 @@ def _quietly(action):
 
 def test_worker_survives_a_broker_restart_with_a_charge_in_flight(sim, run_dir):
     # given: a worker on a private Redis, charging an order whose sale the gateway holds for 4 s
-    sim.set_faults({"rules": [{"kind": "latency", "count": 1, "latency_ms": 4000, **SALE_PATH}]})
+    sim.set_faults({"rules": [{"kind": "latency", "count": 1, "latency_ms": 4000, **SALE_REQUESTS}]})
     in_flight, after_restart = OrderFactory(), OrderFactory()
     with RedisServer(run_dir=run_dir) as redis_server:
         env = environment(
             db_name=connection.settings_dict["NAME"],
             broker_url=redis_server.url(0),
             simulator_url=sim.url,
-            extra={**FAST_WORKER_SETTINGS, "BRAINTREE_TIMEOUT_SECONDS": 10},
+            extra={**FAST_SETTINGS, "BRAINTREE_TIMEOUT_SECONDS": 10},
         )
         with Worker(name="broker-restart", queues="payments", concurrency=2, env=env, run_dir=run_dir) as worker:
             publish_charge(redis_server.url(0), in_flight)

@@ -11,14 +11,16 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from bench.stack import free_port, wait_until
 from celery_app import app as celery_app
+from devtools.polling import wait_until
+from devtools.settings import FAST_SETTINGS
+from devtools.sim import SALE_REQUESTS
+from devtools.stack import free_port
 from payments.models import Order, OrderEvent, OrderStatus
 from payments.services import order_create
 from payments.tasks import charge_order_task, reconcile_orders_task
 from tests.factories import UserFactory
 from tests.integration.conftest import (
-    FAST_WORKER_SETTINGS,
     WORKER_DB_APP_NAME,
     sales_in_ledger,
     wait_for_final,
@@ -26,9 +28,6 @@ from tests.integration.conftest import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-SALE_PATH = {"methods": ["POST"], "paths": ["/transactions"]}
-
 
 def create_order(amount="10.00"):
     return order_create(
@@ -39,7 +38,7 @@ def create_order(amount="10.00"):
 
 def test_redelivered_charge_does_not_charge_twice_and_needs_no_reconciler(worker, sim):
     # given: a slow sale, so the order can be row-locked between the claim and the recording
-    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1500, "count": 1, **SALE_PATH}]})
+    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1500, "count": 1, **SALE_REQUESTS}]})
     order = create_order()
     wait_for_order(order.pk, lambda o: o.status == OrderStatus.PROCESSING, desc="the claim")
     with transaction.atomic():
@@ -52,7 +51,7 @@ def test_redelivered_charge_does_not_charge_twice_and_needs_no_reconciler(worker
         assert killed
     # the redelivered message finds the dead worker's lease and comes back when it expires;
     # no reconciler runs in this test
-    order = wait_for_final(order.pk, timeout=FAST_WORKER_SETTINGS["PAYMENTS_CLAIM_LEASE_SECONDS"] + 20)
+    order = wait_for_final(order.pk, timeout=FAST_SETTINGS["PAYMENTS_CLAIM_LEASE_SECONDS"] + 20)
     # then
     assert not order.events.filter(action=OrderEvent.Action.REQUEUE).exists()
     [sale] = sales_in_ledger(sim, order.pk)
@@ -69,7 +68,7 @@ def test_redelivered_charge_does_not_charge_twice_and_needs_no_reconciler(worker
 
 def test_sale_whose_response_was_lost_ends_paid_with_the_gateway_transaction(worker, sim):
     # given: the simulator commits the first sale, then drops the connection without answering
-    sim.set_faults({"rules": [{"kind": "drop", "count": 1, **SALE_PATH}]})
+    sim.set_faults({"rules": [{"kind": "drop", "count": 1, **SALE_REQUESTS}]})
     # when
     order = create_order()
     order = wait_for_final(order.pk)
@@ -85,8 +84,8 @@ def test_sale_whose_response_was_lost_ends_paid_with_the_gateway_transaction(wor
 def test_sale_that_hangs_past_the_client_timeout_and_commits_later_is_adopted_not_failed(worker, sim):
     # given: the first sale is held at the gateway for twice the client timeout and committed
     # after the worker gave up; a resend with the same api_request_key meanwhile gets 915233
-    hang = 2 * FAST_WORKER_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"]
-    sim.set_faults({"rules": [{"kind": "hang", "count": 1, "seconds": hang, **SALE_PATH}]})
+    hang = 2 * FAST_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"]
+    sim.set_faults({"rules": [{"kind": "hang", "count": 1, "seconds": hang, **SALE_REQUESTS}]})
     # when
     order = create_order()
     order = wait_for_final(order.pk, timeout=30)
@@ -100,7 +99,7 @@ def test_sale_that_hangs_past_the_client_timeout_and_commits_later_is_adopted_no
 
 def test_transient_errors_retry_with_growing_delays_then_need_review(worker, sim):
     # given: every sale answers 503
-    sim.set_faults({"rules": [{"kind": "error", "status": 503, **SALE_PATH}]})
+    sim.set_faults({"rules": [{"kind": "error", "status": 503, **SALE_REQUESTS}]})
     # when
     order = create_order()
     order = wait_for_final(order.pk, timeout=30)
@@ -161,7 +160,7 @@ def test_order_left_pending_with_the_broker_down_is_dispatched_by_the_reconciler
 
 def test_concurrent_duplicate_deliveries_of_one_charge_make_one_sale(worker, sim):
     # given: a slow gateway, so both pool children hold a copy of the message at once
-    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1000, **SALE_PATH}]})
+    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1000, **SALE_REQUESTS}]})
     order = create_order()
     # when
     for _ in range(3):
@@ -187,7 +186,7 @@ def terminate_worker_db_sessions():
 
 def test_charge_whose_database_connection_was_killed_is_retried_without_a_second_sale(worker, sim):
     # given: a slow sale, so the worker holds its database session while the gateway charges
-    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1500, "count": 1, **SALE_PATH}]})
+    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 1500, "count": 1, **SALE_REQUESTS}]})
     order = create_order()
     wait_for_order(order.pk, lambda o: o.status == OrderStatus.PROCESSING, desc="the claim")
     # when: the database drops the worker's connection mid-charge

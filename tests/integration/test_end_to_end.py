@@ -13,7 +13,11 @@ import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from bench.stack import (
+from devtools.ledger import sales, successful_sales
+from devtools.polling import wait_for_api_order
+from devtools.settings import FAST_SETTINGS
+from devtools.sim import SALE_REQUESTS
+from devtools.stack import (
     Beat,
     RedisServer,
     Simulator,
@@ -21,34 +25,15 @@ from bench.stack import (
     Worker,
     environment,
     http_request,
-    wait_until,
+    start_together,
+    stop_together,
 )
+from payments.statuses import TRANSACTION_PAID_STATUSES
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-MAX_RETRIES = 2
-# Small delivery settings so retries and give-ups finish in seconds.
-FAST_SETTINGS = {
-    "BRAINTREE_TIMEOUT_SECONDS": 2,
-    "PAYMENTS_RETRY_BACKOFF": 1,
-    "PAYMENTS_RETRY_BACKOFF_MAX": 2,
-    "PAYMENTS_MAX_RETRIES": MAX_RETRIES,
-    "CELERY_TASK_SOFT_TIME_LIMIT": 15,
-    "CELERY_TASK_TIME_LIMIT": 20,
-    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 2,
-}
-PAID_STATUSES = {
-    "authorized",
-    "authorizing",
-    "submitted_for_settlement",
-    "settling",
-    "settled",
-    "settlement_pending",
-    "settlement_confirmed",
-}
-FINAL_STATUSES = {"paid", "failed", "needs_review"}
-SALES = {"methods": ["POST"], "paths": ["/transactions"]}
+MAX_RETRIES = FAST_SETTINGS["PAYMENTS_MAX_RETRIES"]
 
 
 class Stack:
@@ -74,15 +59,10 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
             web,
         ]
         try:
-            # Start together, then wait: Celery takes seconds to boot and they boot in parallel.
-            for process in processes:
-                process.start(wait=False)
-            for process in processes:
-                process.wait_ready()
+            start_together(processes)
             yield Stack(web=web, sim=sim)
         finally:
-            for process in processes:
-                process.stop()
+            stop_together(processes)
 
 
 @pytest.fixture
@@ -108,32 +88,19 @@ def submit_order(stack, token, *, amount, nonce):
 
 
 def final_order(stack, token, order_id, timeout=25):
-    """Poll the API until the order is final; its last answer otherwise, in the failure message."""
-    url = f"{stack.web.url}/api/orders/{order_id}/"
-    last = {}
-
-    def is_final():
-        status, _, body = http_request("GET", url, headers={"Authorization": f"Token {token}"})
-        assert status == 200, body
-        last.update(body)
-        return body if body["status"] in FINAL_STATUSES else None
-
+    """Poll the API until the order rests; its last answer otherwise, in the failure message."""
     try:
-        return wait_until(is_final, timeout=timeout, interval=0.2, desc=f"order {order_id} final")
-    except TimeoutError:
-        pytest.fail(f"order {order_id} not final after {timeout}s: {last}")
+        return wait_for_api_order(stack.web.url, token, order_id, timeout=timeout)
+    except TimeoutError as exc:
+        pytest.fail(str(exc))
 
 
-def sales(stack, order_id):
-    return [t for t in stack.sim.transactions(order_id=order_id) if t["type"] == "sale"]
-
-
-def successful(transactions):
-    return [t for t in transactions if t["status"] in PAID_STATUSES]
+def order_sales(stack, order_id):
+    return sales(stack.sim.transactions(order_id=order_id))
 
 
 def assert_paid_by_exactly_one_sale(stack, order):
-    charged = successful(sales(stack, order["id"]))
+    charged = successful_sales(order_sales(stack, order["id"]))
     assert len(charged) == 1, charged
     assert charged[0]["id"] == order["transaction_id"]
     assert Decimal(charged[0]["amount"]) == Decimal(order["amount"])
@@ -148,7 +115,7 @@ def test_approved_order_is_paid_by_one_matching_sale(stack, token):
 
     # then
     assert order["status"] == "paid"
-    assert order["gateway_status"] in PAID_STATUSES
+    assert order["gateway_status"] in TRANSACTION_PAID_STATUSES
     assert_paid_by_exactly_one_sale(stack, order)
 
 
@@ -163,7 +130,7 @@ def test_processor_declined_order_fails_with_code_2000(stack, token):
     assert order["status"] == "failed"
     assert order["gateway_status"] == "processor_declined"
     assert order["processor_response_code"] == "2000"
-    assert successful(sales(stack, order_id)) == []
+    assert successful_sales(order_sales(stack, order_id)) == []
 
 
 def test_gateway_rejected_order_fails_as_gateway_rejected(stack, token):
@@ -176,12 +143,12 @@ def test_gateway_rejected_order_fails_as_gateway_rejected(stack, token):
     # then
     assert order["status"] == "failed"
     assert order["gateway_status"] == "gateway_rejected"
-    assert successful(sales(stack, order_id)) == []
+    assert successful_sales(order_sales(stack, order_id)) == []
 
 
 def test_sale_failing_with_503_twice_is_retried_and_charged_once(stack, token, faults):
     # given the gateway answers the next two sale requests with 503
-    faults.set_faults({"rules": [{"kind": "error", "status": 503, "count": 2, **SALES}]})
+    faults.set_faults({"rules": [{"kind": "error", "status": 503, "count": 2, **SALE_REQUESTS}]})
 
     # when
     order_id = submit_order(stack, token, amount="10.00", nonce="fake-valid-nonce")
@@ -190,7 +157,7 @@ def test_sale_failing_with_503_twice_is_retried_and_charged_once(stack, token, f
     # then the retries got through, and the customer was charged once
     assert order["status"] == "paid"
     assert faults.faults()["rules"][0]["count"] == 0
-    assert len(sales(stack, order_id)) == 1
+    assert len(order_sales(stack, order_id)) == 1
     assert_paid_by_exactly_one_sale(stack, order)
 
 
@@ -202,11 +169,11 @@ def test_processor_failure_is_retried_up_to_the_cap_then_fails(stack, token):
     order = final_order(stack, token, order_id)
 
     # then it was sold again after the first failure, but no more often than the cap allows
-    attempts = sales(stack, order_id)
+    attempts = order_sales(stack, order_id)
     assert order["status"] == "failed"
     assert order["processor_response_code"] == "3000"
     assert 2 <= len(attempts) <= MAX_RETRIES + 1, attempts
-    assert successful(attempts) == []
+    assert successful_sales(attempts) == []
 
 
 def test_consumed_nonce_fails_with_91564(stack, token):
@@ -219,7 +186,7 @@ def test_consumed_nonce_fails_with_91564(stack, token):
     # then
     assert order["status"] == "failed"
     assert "91564" in order["error_codes"]
-    assert successful(sales(stack, order_id)) == []
+    assert successful_sales(order_sales(stack, order_id)) == []
 
 
 def test_unknown_nonce_fails_with_91565(stack, token):
@@ -233,4 +200,4 @@ def test_unknown_nonce_fails_with_91565(stack, token):
     # then
     assert order["status"] == "failed"
     assert "91565" in order["error_codes"]
-    assert successful(sales(stack, order_id)) == []
+    assert successful_sales(order_sales(stack, order_id)) == []

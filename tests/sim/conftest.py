@@ -3,17 +3,15 @@
 Nothing here touches Django or a database, so these tests also run with ``-p no:django``.
 """
 
-import os
-
 import pytest
 
 from braintree_sim.config import SimConfig
 from braintree_sim.server import make_server
+from devtools.proxy import drop_proxy_variables
 from tests.sim.helpers import Control, sdk_gateway
 
 # The SDK forces getproxies() onto every request; an HTTP proxy cannot reach 127.0.0.1.
-for _name in ("http_proxy", "HTTP_PROXY"):
-    os.environ.pop(_name, None)
+drop_proxy_variables()
 
 
 @pytest.fixture(scope="session")

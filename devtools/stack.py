@@ -7,7 +7,7 @@ the tail of that log); ``stop()`` sends SIGTERM to the main process, waits, then
 whole group so no pool child or gunicorn worker is left behind. Every class is a context
 manager, so a test reads::
 
-    from bench.stack import Simulator, Worker, environment, make_run_dir
+    from devtools.stack import Simulator, Worker, environment, make_run_dir
 
     run_dir = make_run_dir("my-test")
     with Simulator(run_dir=run_dir) as sim:
@@ -18,10 +18,10 @@ manager, so a test reads::
 
 ``environment()`` builds the child environment (settings module, database, broker, simulator
 URL and keys, no HTTP proxy, unbuffered output); pass the same dict to every process of one
-stack. Nothing here imports Django or pytest, and nothing touches the machine's shared Redis or
-any database: callers choose the database name and broker URL (``RedisServer`` gives a private
-broker that can be killed and restarted). Logs stay in ``run_dir`` after teardown so failures can
-be diagnosed.
+stack. Nothing here imports Django settings or pytest, and nothing touches the machine's shared
+Redis or any database: callers choose the database name and broker URL (``RedisServer`` gives a
+private broker that can be killed and restarted; ``devtools.db`` a private database). Logs stay in
+``run_dir`` after teardown so failures can be diagnosed.
 """
 
 from __future__ import annotations
@@ -40,18 +40,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from devtools.proxy import drop_proxy_variables
+from devtools.sim import SIM_KEYS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-
-# The braintree SDK forces urllib's getproxies() onto every request, so a proxy variable in the
-# environment breaks plain-HTTP calls to the local simulator.
-PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-
-SIM_KEYS = {
-    "BRAINTREE_MERCHANT_ID": "sim_merchant",
-    "BRAINTREE_PUBLIC_KEY": "sim_public_key",
-    "BRAINTREE_PRIVATE_KEY": "sim_private_key",
-}
 
 
 class StackError(RuntimeError):
@@ -66,18 +59,6 @@ def free_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout, interval=0.1, desc="condition"):
-    """Call `predicate` until it returns something truthy and return that; TimeoutError after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {desc}")
-        time.sleep(interval)
 
 
 def make_run_dir(prefix="stack", base=None):
@@ -146,9 +127,7 @@ def environment(
     PGAPPNAME, so a harness can find this process's database sessions in pg_stat_activity.
     `extra` overrides anything (e.g. CELERY_VISIBILITY_TIMEOUT).
     """
-    env = dict(os.environ if base is None else base)
-    for name in PROXY_VARIABLES:
-        env.pop(name, None)
+    env = drop_proxy_variables(dict(os.environ if base is None else base))
     env["PYTHONUNBUFFERED"] = "1"
     env["DJANGO_SETTINGS_MODULE"] = settings
     env["BRAINTREE_ENVIRONMENT"] = "simulator"
@@ -202,25 +181,7 @@ def pid_alive(pid):
     return state not in ("Z", "X")
 
 
-# --- a private database --------------------------------------------------------------------------
-
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-
-
-def create_database(name):
-    """CREATE DATABASE `name` on the local PostgreSQL; fails if it exists (never reuses one)."""
-    import psycopg  # lazily: most users of this module never need it
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(name):
-    """DROP DATABASE `name` (WITH FORCE: sessions of killed processes may linger)."""
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+# --- manage.py ----------------------------------------------------------------------------------
 
 
 def manage(env, *argv, code=None, timeout=120, log_path=None):
@@ -601,3 +562,25 @@ class RedisServer(ManagedProcess):
             time.sleep(pause)
         # The port is ours again as soon as the old process is gone (redis sets SO_REUSEADDR).
         return self.start(wait=wait)
+
+
+# --- several processes at once ---------------------------------------------------------------------
+
+
+def start_together(processes, timeout=None):
+    """Start every process, then wait until each is ready: they boot in parallel (Celery takes seconds)."""
+    for process in processes:
+        process.start(wait=False)
+    for process in processes:
+        process.wait_ready(timeout=timeout)
+    return processes
+
+
+def stop_together(processes, timeout=10):
+    """Warm shutdowns in parallel (SIGTERM to all, wait), then stop() kills whatever is left of each group."""
+    for process in processes:
+        process.signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout)
+    for process in processes:
+        process.stop()

@@ -1,0 +1,51 @@
+"""`python -m bench.chaos`: arguments, then the shared benchmark life cycle (bench/runner.py)."""
+
+import argparse
+import sys
+
+import bench.chaos
+from bench.chaos.faults import FAULT_KINDS
+from bench.chaos.harness import Chaos
+from bench.chaos.report import print_report
+from bench.runner import run_benchmark
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=bench.chaos.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=None, help="length of the submission window")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default=None, help="write the figures as JSON here")
+    parser.add_argument("--ci", action="store_true", help="CI preset: 60 orders, every fault once, < 3 minutes")
+    parser.add_argument("--keep", action="store_true", help="keep the database (and log where)")
+    parser.add_argument("--db-name", default=None, help="default: payments_chaos_<pid>")
+    parser.add_argument("--run-dir", default=None, help="parent of the run directory (default: /tmp)")
+    parser.add_argument("--fault-repeats", type=int, default=None, help="injections per fault kind")
+    parser.add_argument("--skip-fault", action="append", default=[], choices=FAULT_KINDS)
+    parser.add_argument("--no-faults", action="store_true", help="baseline run without injected faults")
+    parser.add_argument("--quiet-timeout", type=float, default=None, help="max wait for every order to settle")
+    parser.add_argument("--deadline", type=float, default=None, help="global limit in seconds")
+    args = parser.parse_args(argv)
+    if args.ci:
+        args.orders = 60 if args.orders == 1000 else args.orders
+        args.seconds = args.seconds or 45
+        args.fault_repeats = args.fault_repeats or 1
+        args.quiet_timeout = args.quiet_timeout or 60
+        args.deadline = args.deadline or 175
+    args.seconds = args.seconds or max(20.0, args.orders / 8)
+    args.quiet_timeout = args.quiet_timeout or 120
+    args.deadline = args.deadline or (60 + args.seconds * 1.5 + args.quiet_timeout + 60)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    chaos = Chaos(args)
+    # The watchdog fires 15 s past --deadline: the harness must never hang CI.
+    return run_benchmark(prog="bench.chaos", argv=argv, args=args, bench=chaos, steps=[chaos.run],
+                         print_report=print_report, timeout=args.deadline, grace=15)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

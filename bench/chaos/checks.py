@@ -1,0 +1,138 @@
+"""After a chaos run: read the orders, the audit trail, the ledger and the API; check I1–I5."""
+
+from collections import Counter, defaultdict
+
+from devtools import invariants
+from devtools.db import AUDIT_LOG
+from devtools.ledger import sales, successful_sales
+from devtools.stats import percentile
+from payments.statuses import RESTING_STATUSES
+
+ACCEPTED = invariants.ACCEPTED
+
+
+def read_orders(chaos):
+    orders = {}
+    for row in chaos.query(
+            "SELECT id, status, amount, transaction_id, idempotency_key, created_at, claims, "
+            "gateway_status, error_codes, failure_reason FROM payments_order"):
+        oid = str(row[0])
+        orders[oid] = dict(id=oid, status=row[1], amount=row[2], transaction_id=row[3], key=row[4],
+                           created_at=row[5], claims=row[6], gateway_status=row[7],
+                           error_codes=row[8], failure_reason=row[9])
+    return orders
+
+
+def read_events(chaos):
+    """order id -> its audit rows, oldest first."""
+    events = defaultdict(list)
+    for row in chaos.query(
+            "SELECT id, order_id, action, from_status, to_status, outcome, transaction_id, created_at, detail "
+            f"FROM {AUDIT_LOG.table} ORDER BY id"):
+        events[str(row[1])].append(dict(id=row[0], action=row[2], from_status=row[3], to_status=row[4],
+                                        outcome=row[5], transaction_id=row[6], created_at=row[7], detail=row[8]))
+    return events
+
+
+def fetch_api_orders(chaos):
+    """Every order as the API shows it (the paginated list); None if the list is unavailable."""
+    orders, path = {}, "/api/orders/?page=1"
+    for _ in range(1000):
+        status, _, data = chaos.api("GET", path, timeout=30)
+        if status != 200 or not isinstance(data, dict):
+            chaos.warn(f"GET {path} answered {status}; API cross-check skipped")
+            return None
+        for o in data.get("results", []):
+            orders[o["id"]] = o
+        nxt = data.get("next")
+        if not nxt:
+            return orders
+        path = nxt[nxt.index("/api/"):]
+    return orders
+
+
+def times_to_rest(orders, events):
+    """Seconds from each order's creation to its first audit row entering a resting status."""
+    out = []
+    for o in orders.values():
+        end = next((a["created_at"] for a in events.get(o["id"], []) if a["to_status"] in RESTING_STATUSES), None)
+        if end is not None:
+            out.append((end - o["created_at"]).total_seconds())
+    return out
+
+
+def diagnose(inv, orders, events, ledger):
+    """Row, audit trail and ledger entries of every violating order (money first, 30 per invariant)."""
+    bad_orders = []
+    for key in ("I1", "I3", "I5", "I2", "I4"):
+        ids = [x.get("order_id") or (x.get("orders") or [None])[0] for x in inv[key]["violations"]]
+        ids = [i for i in dict.fromkeys(ids) if i and i not in bad_orders]
+        bad_orders += ids[:30]
+    return {oid: {"order": orders.get(oid), "audit": events.get(oid, []),
+                  "ledger": [t for t in ledger if t.get("order_id") == oid]}
+            for oid in bad_orders}
+
+
+def api_mismatches(orders, api_orders):
+    mismatch = []
+    for oid, o in orders.items():
+        a = api_orders.get(oid)
+        if a is None or a.get("status") != o["status"] or (a.get("transaction_id") or None) != o["transaction_id"]:
+            mismatch.append({"order_id": oid, "db": o["status"], "api": a and a.get("status")})
+    return mismatch
+
+
+def check(chaos, plan):
+    """The run's result: the invariants, the figures, the faults, and a diagnosis of what failed."""
+    orders = read_orders(chaos)
+    events = read_events(chaos)
+    ledger = chaos.procs["sim"].transactions()
+    api_orders = fetch_api_orders(chaos)
+    all_sales = sales(ledger)
+    accepted_ids = {r["order_id"] for p in plan for r in p.responses if r["status"] in ACCEPTED}
+    # Only groups that were sent: a run cut short by its deadline is reported as incomplete.
+    groups = [{"key": p.key, "responses": p.responses} for p in plan if p.copies > 1 and p.responses]
+    inv = {
+        "I1": invariants.i1_at_most_one_successful_sale_per_order(ledger),
+        "I2": invariants.i2_every_accepted_order_rests(orders, accepted_ids),
+        "I3": invariants.i3_sales_and_paid_orders_match(ledger, orders),
+        "I4": invariants.i4_status_never_goes_backwards(orders, events),
+        "I5": invariants.i5_one_order_per_idempotency_key(groups, orders, ledger),
+    }
+    ttt = times_to_rest(orders, events)
+    mismatch = api_mismatches(orders, api_orders) if api_orders is not None else []
+    responses = [r for p in plan for r in p.responses]
+    order_kind = {r["order_id"]: p.kind for p in plan for r in p.responses if r["order_id"]}
+    kind_outcome = defaultdict(Counter)
+    for oid, kind in order_kind.items():
+        if oid in orders:
+            kind_outcome[kind][orders[oid]["status"]] += 1
+    fault_counts = Counter(e["kind"] for e in chaos.fault_log if e.get("ok"))
+    chaos.complete = (all(p.responses for p in plan) and len(chaos.fault_log) == chaos.n_faults
+                      and not any(e.get("skipped") == "deadline" for e in chaos.fault_log))
+    latencies = [r["latency"] for r in responses]
+    return {
+        "passed": all(i["passed"] for i in inv.values()),
+        "complete": chaos.complete,
+        "quiet": chaos.quiet,
+        "invariants": inv,
+        "orders": {"planned": len(plan), "submissions": len(responses), "in_database": len(orders),
+                   "by_status": dict(Counter(o["status"] for o in orders.values())),
+                   "by_kind": {k: dict(c) for k, c in sorted(kind_outcome.items())}},
+        "time_to_terminal_seconds": {"p50": percentile(ttt, 0.5), "p99": percentile(ttt, 0.99),
+                                     "max": max(ttt) if ttt else None, "count": len(ttt)},
+        "api": {"answers": dict(Counter(str(r["status"]) for r in responses)),
+                "latency_p50": percentile(latencies, 0.5),
+                "latency_p99": percentile(latencies, 0.99),
+                "latency_max": max(latencies, default=None),
+                "non_2xx_examples": [r for r in responses if r["status"] not in invariants.ACCEPTED_OR_IN_FLIGHT][:10],
+                "status_mismatch_with_db": mismatch[:20],
+                "status_mismatch_count": len(mismatch) if api_orders is not None else None},
+        "gateway": {"ledger_entries": len(ledger), "sales": len(all_sales),
+                    "successful_sales": len(successful_sales(ledger)),
+                    "by_status": dict(Counter(t.get("status") for t in all_sales))},
+        "faults": {"planned": chaos.n_faults, "injected": dict(sorted(fault_counts.items())),
+                   "events": chaos.fault_log},
+        "unexpected_exits": chaos.crashes,
+        "diagnosis": diagnose(inv, orders, events, ledger),
+    }

@@ -1,0 +1,52 @@
+"""The chaos run's report on stdout (the JSON holds the same and more)."""
+
+import json
+import sys
+from collections import Counter
+
+from bench.chaos.faults import FAULT_KINDS
+
+
+def fmt_s(x):
+    return "-" if x is None else f"{x:.1f}s"
+
+
+def print_report(result, out=sys.stdout):
+    w = out.write
+    w("\nInvariants\n")
+    for key, item in result["invariants"].items():
+        verdict = "PASS" if item["passed"] else "FAIL"
+        w(f"  {key}  {verdict}  checked {item['checked']:>5}  violations {len(item['violations']):>3}  {item['name']}\n")
+        if item.get("by_category"):
+            w(f"           {item['orders_affected']} orders; " + ", ".join(f"{c}: {n}" for c, n in item["by_category"].items()) + "\n")
+    w("\nFaults injected\n")
+    planned = Counter(e["kind"] for e in result["faults"]["events"])
+    for kind in FAULT_KINDS:
+        if planned.get(kind):
+            w(f"  {kind:<18} {result['faults']['injected'].get(kind, 0):>3} / {planned[kind]}\n")
+    crashes = result.get("unexpected_exits") or []
+    w(f"\nUnexpected process exits (restarted by the harness as a supervisor would): {len(crashes)}\n")
+    for c in crashes[:10]:
+        w(f"  {c['process']:<17} code {c['exit_code']} at {c['at']}s: {c['error'][:150]}\n")
+    w("\nOrders by final status\n")
+    for status, n in sorted(result["orders"]["by_status"].items()):
+        w(f"  {status:<13} {n:>5}\n")
+    w(f"  {'total':<13} {result['orders']['in_database']:>5}  (planned {result['orders']['planned']}, "
+      f"submissions {result['orders']['submissions']})\n")
+    w("\nBy order kind\n")
+    for kind, counts in result["orders"]["by_kind"].items():
+        w(f"  {kind:<15} " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())) + "\n")
+    t = result["time_to_terminal_seconds"]
+    w(f"\nTime to terminal state  p50 {fmt_s(t['p50'])}  p99 {fmt_s(t['p99'])}  max {fmt_s(t['max'])}  "
+      f"(n={t['count']})\n")
+    a = result["api"]
+    w(f"API answers {a['answers']}  latency p50 {fmt_s(a['latency_p50'])} p99 {fmt_s(a['latency_p99'])} "
+      f"max {fmt_s(a['latency_max'])}  status mismatches with DB: {a['status_mismatch_count']}\n")
+    g = result["gateway"]
+    w(f"Gateway ledger: {g['ledger_entries']} entries, {g['sales']} sales, {g['successful_sales']} successful\n")
+    for key, item in result["invariants"].items():
+        for x in item["violations"][:5]:
+            w(f"  {key} violation: {json.dumps(x, default=str)[:400]}\n")
+    verdict = "FAIL" if not result["passed"] else ("PASS" if result["complete"] else "INCOMPLETE")
+    w(f"\nResult: {verdict}  (quiet={result['quiet']}, complete={result['complete']}, "
+      f"{result['elapsed_seconds']:.0f}s total, run dir {result['run_dir']})\n")

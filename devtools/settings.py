@@ -1,0 +1,50 @@
+"""Delivery settings presets for stack processes, passed as `environment(extra=...)`.
+
+Each value is a variable the settings modules read (`config/settings/base.py` explains what the
+setting does); the comment here says why the preset picks this value.
+"""
+
+# Tests: failure paths finish in seconds and retry delays are exact.
+FAST_SETTINGS = {
+    # Well below the soft time limit, so a hung gateway is a retryable timeout, not a killed task.
+    "BRAINTREE_TIMEOUT_SECONDS": 2,
+    # Retry countdowns 1, 2, 4 s, then 4 s.
+    "PAYMENTS_RETRY_BACKOFF": 1,
+    "PAYMENTS_RETRY_BACKOFF_MAX": 4,
+    # Enough to see a retry succeed after a burst of faults, few enough to see the give-up.
+    "PAYMENTS_MAX_RETRIES": 3,
+    # Off, so a test can wait for a retry by the clock.
+    "PAYMENTS_RETRY_JITTER": "false",
+    # Shorter than a task run on purpose: a redelivered charge of a killed worker is taken over
+    # within seconds, without the reconciler.
+    "PAYMENTS_CLAIM_LEASE_SECONDS": 3,
+    "CELERY_TASK_SOFT_TIME_LIMIT": 15,
+    "CELERY_TASK_TIME_LIMIT": 20,
+    # A stopped worker is gone in 2 s, so teardown and restarts stay quick.
+    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 2,
+}
+
+# The chaos run: recovery from every fault must fit in a few minutes, yet every bound the
+# production settings keep must hold (lease > hard limit, visibility > countdown + hard limit);
+# the README's Reliability section explains how each bounds the time to terminal state.
+CHAOS_SETTINGS = {
+    **FAST_SETTINGS,
+    # Jitter on, as in production: hundreds of orders retry at once after a burst of 503s.
+    "PAYMENTS_RETRY_JITTER": "true",
+    # More retries than the tests: the gateway faults overlap and come back within a run.
+    "PAYMENTS_MAX_RETRIES": 5,
+    "CELERY_TASK_SOFT_TIME_LIMIT": 8,
+    "CELERY_TASK_TIME_LIMIT": 10,
+    # Above the task hard time limit: a live worker's claim is never taken over.
+    "PAYMENTS_CLAIM_LEASE_SECONDS": 12,
+    # Above the longest retry countdown plus the hard time limit.
+    "CELERY_VISIBILITY_TIMEOUT": 30,
+    # Long enough for the sales in flight during a SIGTERM deploy to finish.
+    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 10,
+    "DJANGO_DEBUG": "0",
+}
+# The chaos run's reconciler PeriodicTask: every 2 s, for orders older than 15 s. The threshold
+# is above the claim lease, so a pending order is re-sent at most once per lease while it waits
+# in a backlog (the reconciler re-sends every pending order older than this on every run).
+CHAOS_RECONCILE_INTERVAL_SECONDS = 2
+CHAOS_RECONCILE_THRESHOLD_SECONDS = 15

@@ -1,0 +1,184 @@
+"""The chaos harness's invariants I1–I5, each shown to hold on a good run and to catch a bad one.
+
+A "run" here is hand-made plain data, as the harness reads it after a chaos run: the simulator's
+ledger, the order rows, their audit rows and the answers to duplicate submissions.
+"""
+
+from decimal import Decimal
+
+from devtools import invariants
+
+PAID_ID, FAILED_ID, PARKED_ID = "order-paid", "order-failed", "order-parked"
+
+
+def order(oid, status, transaction_id=None, amount="10.00", key=None):
+    return {"id": oid, "status": status, "amount": Decimal(amount), "transaction_id": transaction_id, "key": key}
+
+
+def sale(tid, oid, status="submitted_for_settlement", amount="10.00"):
+    return {"id": tid, "order_id": oid, "type": "sale", "status": status, "amount": amount}
+
+
+def row(rid, action, frm, to, outcome=""):
+    return {"id": rid, "action": action, "outcome": outcome, "from_status": frm, "to_status": to}
+
+
+def by_id(*orders):
+    return {o["id"]: o for o in orders}
+
+
+def good_run():
+    """A paid order (one sale), a declined one, one parked for review; a duplicate key answered twice."""
+    orders = by_id(
+        order(PAID_ID, "paid", "t1", key="k1"),
+        order(FAILED_ID, "failed"),
+        order(PARKED_ID, "needs_review"),
+    )
+    ledger = [sale("t1", PAID_ID), sale("t2", FAILED_ID, status="processor_declined")]
+    events = {
+        PAID_ID: [row(1, "create", None, "pending"), row(2, "claim", "pending", "processing"),
+                  row(3, "sale", "processing", "processing", "approved"), row(4, "find", "processing", "paid")],
+        FAILED_ID: [row(5, "create", None, "pending"), row(6, "claim", "pending", "processing"),
+                    row(7, "sale", "processing", "failed", "processor_declined")],
+        PARKED_ID: [row(8, "create", None, "pending"), row(9, "claim", "pending", "processing"),
+                    row(10, "give_up", "processing", "needs_review")],
+    }
+    groups = [{"key": "k1", "responses": [{"status": 202, "order_id": PAID_ID}, {"status": 202, "order_id": PAID_ID},
+                                          {"status": 409, "order_id": None}]}]
+    return {"ledger": ledger, "orders": orders, "events": events, "groups": groups,
+            "accepted_ids": {PAID_ID, FAILED_ID, PARKED_ID}}
+
+
+def violations(result):
+    assert result["passed"] is not bool(result["violations"])
+    return result["violations"]
+
+
+def test_i1_holds_with_one_successful_sale_per_order():
+    run = good_run()
+    assert violations(invariants.i1_at_most_one_successful_sale_per_order(run["ledger"])) == []
+
+
+def test_i1_catches_a_second_successful_sale_of_one_order():
+    # given the gateway took the paid order's money twice
+    ledger = good_run()["ledger"] + [sale("t3", PAID_ID, status="settled")]
+    # when
+    found = violations(invariants.i1_at_most_one_successful_sale_per_order(ledger))
+    # then
+    assert [(v["order_id"], [t["id"] for t in v["sales"]]) for v in found] == [(PAID_ID, ["t1", "t3"])]
+
+
+def test_i1_does_not_count_a_declined_retry_as_a_charge():
+    ledger = good_run()["ledger"] + [sale("t3", PAID_ID, status="processor_declined")]
+    assert violations(invariants.i1_at_most_one_successful_sale_per_order(ledger)) == []
+
+
+def test_i2_holds_when_every_accepted_order_rests():
+    run = good_run()
+    assert violations(invariants.i2_every_accepted_order_rests(run["orders"], run["accepted_ids"])) == []
+
+
+def test_i2_catches_an_order_still_processing():
+    run = good_run()
+    run["orders"][FAILED_ID]["status"] = "processing"
+    found = violations(invariants.i2_every_accepted_order_rests(run["orders"], run["accepted_ids"]))
+    assert found == [{"order_id": FAILED_ID, "status": "processing"}]
+
+
+def test_i2_catches_an_accepted_order_missing_from_the_database():
+    run = good_run()
+    found = violations(invariants.i2_every_accepted_order_rests(run["orders"], run["accepted_ids"] | {"lost"}))
+    assert found == [{"order_id": "lost", "status": "missing from database"}]
+
+
+def test_i3_holds_when_sales_and_paid_orders_pair_up():
+    run = good_run()
+    assert violations(invariants.i3_sales_and_paid_orders_match(run["ledger"], run["orders"])) == []
+
+
+def test_i3_catches_a_charge_on_an_order_that_is_not_paid():
+    # given the parked order's sale landed at the gateway after all
+    run = good_run()
+    ledger = run["ledger"] + [sale("t9", PARKED_ID)]
+    found = violations(invariants.i3_sales_and_paid_orders_match(ledger, run["orders"]))
+    assert [v["problem"] for v in found] == ["sale captured but order is needs_review"]
+
+
+def test_i3_catches_a_paid_order_without_its_sale_and_an_amount_mismatch():
+    run = good_run()
+    run["orders"][PAID_ID]["amount"] = Decimal("10.01")
+    found = violations(invariants.i3_sales_and_paid_orders_match(run["ledger"], run["orders"]))
+    assert [v["problem"] for v in found] == ["order amount 10.01"]
+
+    run["orders"][PAID_ID]["transaction_id"] = "t-unknown"
+    found = violations(invariants.i3_sales_and_paid_orders_match(run["ledger"], run["orders"]))
+    assert [v["problem"] for v in found] == ["order records transaction t-unknown",
+                                             "paid with 't-unknown', no successful sale with that id"]
+
+
+def test_i4_holds_on_continuous_forward_chains():
+    run = good_run()
+    assert violations(invariants.i4_status_never_goes_backwards(run["orders"], run["events"])) == []
+
+
+def test_i4_allows_an_admin_requeue_out_of_needs_review_only():
+    run = good_run()
+    run["orders"][PARKED_ID]["status"] = "paid"
+    run["orders"][PARKED_ID]["transaction_id"] = "t5"
+    run["events"][PARKED_ID] += [row(11, "requeue", "needs_review", "processing"), row(12, "find", "processing", "paid")]
+    assert violations(invariants.i4_status_never_goes_backwards(run["orders"], run["events"])) == []
+
+    run["events"][PARKED_ID][3] = row(11, "reconcile", "needs_review", "processing")
+    [found] = violations(invariants.i4_status_never_goes_backwards(run["orders"], run["events"]))
+    assert found["category"] == "backwards"
+    assert found["problem"] == "needs_review -> processing by reconcile, not an admin requeue"
+
+
+def test_i4_catches_a_move_out_of_a_final_status():
+    run = good_run()
+    run["orders"][FAILED_ID]["status"] = "processing"
+    run["events"][FAILED_ID].append(row(20, "claim", "failed", "processing"))
+    result = invariants.i4_status_never_goes_backwards(run["orders"], run["events"])
+    assert [v["problem"] for v in violations(result)] == ["left final status failed for processing"]
+    assert result["orders_affected"] == 1
+
+
+def test_i4_catches_a_status_going_backwards():
+    run = good_run()
+    run["orders"][PARKED_ID]["status"] = "pending"
+    run["events"][PARKED_ID] = run["events"][PARKED_ID][:2] + [row(10, "reconcile", "processing", "pending")]
+    found = violations(invariants.i4_status_never_goes_backwards(run["orders"], run["events"]))
+    assert [v["problem"] for v in found] == ["went backwards processing -> pending"]
+
+
+def test_i4_catches_a_stale_row_and_an_unrecorded_transition():
+    # given a row written from a snapshot the order had already left, and a status no row explains
+    run = good_run()
+    run["events"][PAID_ID].append(row(30, "claim", "processing", "processing"))
+    run["orders"][FAILED_ID]["status"] = "paid"
+    result = invariants.i4_status_never_goes_backwards(run["orders"], run["events"])
+    assert result["by_category"] == {"stale audit row": 1, "unrecorded transition": 1}
+    assert not result["passed"]
+
+
+def test_i5_holds_with_one_order_and_one_charge_per_key():
+    run = good_run()
+    assert violations(invariants.i5_one_order_per_idempotency_key(run["groups"], run["orders"], run["ledger"])) == []
+
+
+def test_i5_catches_one_key_answered_with_two_orders():
+    # given the second copy of a duplicate submission made an order of its own
+    run = good_run()
+    run["orders"]["order-copy"] = order("order-copy", "paid", "t7", key="k1")
+    run["groups"][0]["responses"][1]["order_id"] = "order-copy"
+    ledger = run["ledger"] + [sale("t7", "order-copy")]
+    [found] = violations(invariants.i5_one_order_per_idempotency_key(run["groups"], run["orders"], ledger))
+    assert found["answered_ids"] == ["order-copy", PAID_ID]
+    assert found["charges"] == 2
+
+
+def test_i5_catches_a_copy_answered_with_an_error():
+    run = good_run()
+    run["groups"][0]["responses"].append({"status": 500, "order_id": None})
+    [found] = violations(invariants.i5_one_order_per_idempotency_key(run["groups"], run["orders"], run["ledger"]))
+    assert found["key"] == "k1"
