@@ -6,9 +6,9 @@ reserving messages it never executes; celery#2171 has the same shape. So the sig
 work, not processes: `WorkerLiveness`, a consumer bootstep, looks at the worker's own bookkeeping
 every few seconds from the consumer's timer and touches the heartbeat file only when
 
-- no request handed to the pool has waited longer than `CELERY_WORKER_STALL_SECONDS` to start
+- no request handed to the pool has waited longer than `PAYMENTS_WORKER_STALL_SECONDS` to start
   while the pool had a free slot (a healthy pool starts such a request at once), and
-- no request has waited, or run, longer than `CELERY_WORKER_HUNG_SECONDS` at all (a request may
+- no request has waited, or run, longer than `PAYMENTS_WORKER_HUNG_SECONDS` at all (a request may
   wait behind busy slots, but never past the task time limit; the threads pool enforces no time
   limit, so a hung thread shows up here).
 
@@ -19,9 +19,9 @@ countdown are not in the pool's hands until their time comes (celery.worker.stra
 parked retry never counts as waiting.
 
 Environment (read by the bootstep in the worker process; the check reads the first):
-`CELERY_WORKER_HEARTBEAT_FILE` (unset: the bootstep does nothing), `CELERY_WORKER_HEARTBEAT_INTERVAL`
-(5 s), `CELERY_WORKER_STALL_SECONDS` (30 s), `CELERY_WORKER_HUNG_SECONDS` (task time limit + the
-stall bound, else 600 s) and `CELERY_WORKER_HEARTBEAT_MAX_AGE` (the check's default, 30 s).
+`PAYMENTS_WORKER_HEARTBEAT_FILE` (unset: the bootstep does nothing), `PAYMENTS_WORKER_HEARTBEAT_INTERVAL`
+(5 s), `PAYMENTS_WORKER_STALL_SECONDS` (30 s), `PAYMENTS_WORKER_HUNG_SECONDS` (task time limit + the
+stall bound, else 600 s) and `PAYMENTS_WORKER_HEARTBEAT_MAX_AGE` (the check's default, 30 s).
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ from celery import bootsteps
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_FILE_ENV = "CELERY_WORKER_HEARTBEAT_FILE"
-INTERVAL_ENV = "CELERY_WORKER_HEARTBEAT_INTERVAL"
-STALL_ENV = "CELERY_WORKER_STALL_SECONDS"
-HUNG_ENV = "CELERY_WORKER_HUNG_SECONDS"
-MAX_AGE_ENV = "CELERY_WORKER_HEARTBEAT_MAX_AGE"
+# Not CELERY_WORKER_*: the celery CLI reads CELERY_WORKER_<OPTION> as its own options
+# (auto_envvar_prefix), so CELERY_WORKER_HEARTBEAT_INTERVAL would become --heartbeat-interval.
+HEARTBEAT_FILE_ENV = "PAYMENTS_WORKER_HEARTBEAT_FILE"
+INTERVAL_ENV = "PAYMENTS_WORKER_HEARTBEAT_INTERVAL"
+STALL_ENV = "PAYMENTS_WORKER_STALL_SECONDS"
+HUNG_ENV = "PAYMENTS_WORKER_HUNG_SECONDS"
+MAX_AGE_ENV = "PAYMENTS_WORKER_HEARTBEAT_MAX_AGE"
 
 DEFAULT_INTERVAL = 5.0
 DEFAULT_STALL = 30.0
@@ -120,7 +122,7 @@ def _snapshot_of(requests) -> list:
 
 
 class WorkerLiveness(bootsteps.StartStopStep):
-    """Consumer bootstep: touch `CELERY_WORKER_HEARTBEAT_FILE` while the pool executes its requests.
+    """Consumer bootstep: touch `PAYMENTS_WORKER_HEARTBEAT_FILE` while the pool executes its requests.
 
     Registered in celery_app.py with `app.steps["consumer"].add(...)`. It runs for prefork,
     threads and any pool that reports starts through `Request.on_accepted`.

@@ -122,6 +122,17 @@ def test_the_step_is_registered_on_every_worker_consumer():
     assert "payments.liveness:WorkerLiveness" in celery_app.steps["consumer"]
 
 
+def test_no_liveness_variable_is_read_by_the_celery_cli_as_a_worker_option():
+    # click maps CELERY_WORKER_<OPTION> onto `celery worker --<option>`.
+    from celery.bin.worker import worker as worker_command
+
+    cli_variables = {f"CELERY_WORKER_{p.name.upper()}" for p in worker_command.params}
+    ours = {liveness.HEARTBEAT_FILE_ENV, liveness.INTERVAL_ENV, liveness.STALL_ENV, liveness.HUNG_ENV,
+            liveness.MAX_AGE_ENV}
+    assert not ours & cli_variables
+    assert "CELERY_WORKER_HEARTBEAT_INTERVAL" in cli_variables  # the collision this avoids
+
+
 def test_the_hung_bound_defaults_to_the_task_time_limit_plus_the_stall_bound(heartbeat_env, consumer):
     step = WorkerLiveness(consumer)
     assert step.hung_after == celery_app.conf.task_time_limit + 10
