@@ -152,7 +152,7 @@ class WorkerLiveness(bootsteps.StartStopStep):
         self.tick(c)
         self._tref = c.timer.call_repeatedly(self.interval, self.tick, (c,), priority=10)
         logger.info(
-            "Worker liveness: heartbeat %s every %.0fs (stall bound %.0fs, hung bound %.0fs)",
+            "Worker liveness: heartbeat %s every %gs (stall bound %gs, hung bound %gs)",
             self.path, self.interval, self.stall_after, self.hung_after,
         )
 

@@ -36,7 +36,7 @@ QUEUE = f"liveness-{os.getpid()}"
 def start_worker(simulator, sim, run_dir, tmp_path):
     started = []
 
-    def start(pool="prefork", concurrency=2, **overrides):
+    def start(pool="prefork", concurrency=2, wait=True, **overrides):
         heartbeat = tmp_path / f"heartbeat-{len(started)}"
         env = worker_env(simulator, **{
             HEARTBEAT_FILE_ENV: heartbeat, INTERVAL_ENV: INTERVAL, STALL_ENV: STALL, **overrides,
@@ -44,8 +44,8 @@ def start_worker(simulator, sim, run_dir, tmp_path):
         worker = Worker(name=f"liveness{len(started)}-{pool}", queues=f"{QUEUE},payments", pool=pool,
                         concurrency=concurrency, env=env, run_dir=run_dir)
         started.append(worker)
-        worker.start()
         worker.heartbeat = heartbeat
+        worker.start(wait=wait)
         return worker
 
     purge_our_queues()
@@ -135,6 +135,32 @@ def test_a_threads_worker_stuck_in_a_gateway_call_fails_the_probe(start_worker, 
     assert elapsed <= 3 + INTERVAL + MAX_AGE + SLACK, f"probe failed after {elapsed:.1f}s"
     assert "has run for" in worker.log_text(since_start=True)
     sim.reset()  # aborts the held requests
+
+
+def test_a_worker_that_lost_a_pool_process_while_starting_fails_the_probe(start_worker):
+    # given: the incident. A pool process SIGKILLed as the worker starts makes Celery 5.6 log
+    # `Unrecoverable error: WorkerLostError('Could not start worker processes')` on the first
+    # loop; the kill lands in that window almost always, and outside it the pool replaces the
+    # process and the worker is healthy, so both outcomes are checked against the probe.
+    worker = start_worker(pool="prefork", concurrency=2, wait=False)
+    # Both pool processes, not a short-lived helper the start-up may spawn (platform's `uname`).
+    children = wait_until(lambda: len(worker.child_pids()) == 2 and worker.child_pids(), timeout=60,
+                          interval=0.005, desc="the pool processes")
+    os.kill(children[0], signal.SIGKILL)
+    orders = charge(2)
+    # when
+    wait_until(lambda: "Could not start worker processes" in worker.log_text(since_start=True)
+               or f"{worker.nodename} ready." in worker.log_text(since_start=True),
+               timeout=60, desc="the worker's first loop")
+    time.sleep(0.5)
+    # then
+    if "Could not start worker processes" in worker.log_text(since_start=True):
+        elapsed = seconds_until_probe_fails(worker, timeout=MAX_AGE + SLACK + 5)
+        assert elapsed <= MAX_AGE + SLACK
+        assert all(order.status == OrderStatus.PENDING for order in orders)
+    else:
+        assert all(wait_for_final(order.pk).status == OrderStatus.PAID for order in orders)
+        assert probe(worker)
 
 
 @pytest.mark.parametrize("pool", ["prefork", "threads"])
