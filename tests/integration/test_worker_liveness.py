@@ -99,7 +99,9 @@ def test_a_worker_that_pays_orders_passes_the_liveness_probe(start_worker, pool)
     assert probe(worker)
 
 
-def test_a_worker_whose_pool_is_frozen_fails_the_probe_while_orders_wait_and_recovers_when_thawed(start_worker):
+def test_a_worker_whose_pool_is_frozen_fails_the_probe_while_orders_wait_and_recovers_when_thawed(
+    start_worker, record_property,
+):
     # given: a prefork worker whose pool processes are stopped, as a pool that cannot execute
     worker = start_worker(pool="prefork", concurrency=2)
     children = worker.child_pids()
@@ -110,6 +112,7 @@ def test_a_worker_whose_pool_is_frozen_fails_the_probe_while_orders_wait_and_rec
     # when: charges arrive; the main process still reserves them
     orders = charge(2)
     elapsed = seconds_until_probe_fails(worker, timeout=DETECTION_BOUND + SLACK + 5)
+    record_property("probe_failed_after_seconds", round(elapsed, 2))
     # then: the probe failed within the bound, no order was charged, the worker logged why
     assert elapsed <= DETECTION_BOUND + SLACK, f"probe failed after {elapsed:.1f}s"
     assert worker.alive()
@@ -124,20 +127,21 @@ def test_a_worker_whose_pool_is_frozen_fails_the_probe_while_orders_wait_and_rec
     wait_until(lambda: probe(worker), timeout=MAX_AGE, interval=0.2, desc="the probe to pass again")
 
 
-def test_a_threads_worker_stuck_in_a_gateway_call_fails_the_probe(start_worker, sim):
+def test_a_threads_worker_stuck_in_a_gateway_call_fails_the_probe(start_worker, sim, record_property):
     # given: sales that hang far longer than a task may run (the threads pool enforces no limit)
     sim.set_faults({"rules": [{"kind": "hang", "seconds": 30, "methods": ["POST"], "paths": ["/transactions"]}]})
     worker = start_worker(pool="threads", concurrency=2, BRAINTREE_TIMEOUT_SECONDS=60, **{HUNG_ENV: 3})
     # when
     charge(2)
     elapsed = seconds_until_probe_fails(worker, timeout=3 + DETECTION_BOUND + SLACK + 5)
+    record_property("probe_failed_after_seconds", round(elapsed, 2))
     # then: both threads are held, no request waited, and the run-time bound caught it
     assert elapsed <= 3 + INTERVAL + MAX_AGE + SLACK, f"probe failed after {elapsed:.1f}s"
     assert "has run for" in worker.log_text(since_start=True)
     sim.reset()  # aborts the held requests
 
 
-def test_a_worker_that_lost_a_pool_process_while_starting_fails_the_probe(start_worker):
+def test_a_worker_that_lost_a_pool_process_while_starting_fails_the_probe(start_worker, record_property):
     # given: the incident. A pool process SIGKILLed as the worker starts makes Celery 5.6 log
     # `Unrecoverable error: WorkerLostError('Could not start worker processes')` on the first
     # loop; the kill lands in that window almost always, and outside it the pool replaces the
@@ -154,8 +158,11 @@ def test_a_worker_that_lost_a_pool_process_while_starting_fails_the_probe(start_
                timeout=60, desc="the worker's first loop")
     time.sleep(0.5)
     # then
-    if "Could not start worker processes" in worker.log_text(since_start=True):
+    lost_pool = "Could not start worker processes" in worker.log_text(since_start=True)
+    record_property("lost_pool", lost_pool)
+    if lost_pool:
         elapsed = seconds_until_probe_fails(worker, timeout=MAX_AGE + SLACK + 5)
+        record_property("probe_failed_after_seconds", round(elapsed, 2))
         assert elapsed <= MAX_AGE + SLACK
         assert all(order.status == OrderStatus.PENDING for order in orders)
     else:
@@ -164,7 +171,7 @@ def test_a_worker_that_lost_a_pool_process_while_starting_fails_the_probe(start_
 
 
 @pytest.mark.parametrize("pool", ["prefork", "threads"])
-def test_a_dead_worker_fails_the_probe(start_worker, pool):
+def test_a_dead_worker_fails_the_probe(start_worker, pool, record_property):
     # given
     worker = start_worker(pool=pool)
     assert probe(worker)
@@ -172,6 +179,7 @@ def test_a_dead_worker_fails_the_probe(start_worker, pool):
     worker.kill_main()
     # then: the file is left behind but goes stale within the max age
     elapsed = seconds_until_probe_fails(worker, timeout=MAX_AGE + SLACK + 5)
+    record_property("probe_failed_after_seconds", round(elapsed, 2))
     assert elapsed <= MAX_AGE + SLACK
     assert worker.heartbeat.exists()
 
