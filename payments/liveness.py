@@ -134,7 +134,9 @@ class WorkerLiveness(bootsteps.StartStopStep):
         super().__init__(c, **kwargs)
         path = os.environ.get(HEARTBEAT_FILE_ENV, "").strip()
         self.enabled = bool(path)
-        self.path = Path(path) if path else None
+        if not self.enabled:
+            return
+        self.path = Path(path)
         self.interval = _env_seconds(INTERVAL_ENV, DEFAULT_INTERVAL)
         self.stall_after = _env_seconds(STALL_ENV, DEFAULT_STALL)
         time_limit = c.app.conf.task_time_limit

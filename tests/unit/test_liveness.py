@@ -115,7 +115,15 @@ def heartbeat_env(monkeypatch, tmp_path):
 
 def test_the_step_does_nothing_without_a_heartbeat_file(monkeypatch, consumer):
     monkeypatch.delenv(liveness.HEARTBEAT_FILE_ENV, raising=False)
+    # a bad bound is not read either: a worker without liveness must start regardless
+    monkeypatch.setenv(liveness.STALL_ENV, "soon")
     assert WorkerLiveness(consumer).include_if(consumer) is False
+
+
+def test_a_bad_bound_stops_the_worker_at_start(heartbeat_env, consumer, monkeypatch):
+    monkeypatch.setenv(liveness.STALL_ENV, "0")
+    with pytest.raises(ValueError, match=liveness.STALL_ENV):
+        WorkerLiveness(consumer)
 
 
 def test_the_step_is_registered_on_every_worker_consumer():
