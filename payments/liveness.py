@@ -1,6 +1,6 @@
 """Worker liveness: a heartbeat file that is touched only while the worker executes what it takes.
 
-A live PID proves little. Celery 5.6 can lose its pool (a child SIGKILLed right after `ready.`
+A live PID proves little. Celery 5.6 can lose its pool (a child SIGKILLed as a fresh worker logs `ready.`
 ends in `WorkerLostError('Could not start worker processes')`) while the main process keeps
 reserving messages it never executes; celery#2171 has the same shape. So the signal is about
 work, not processes: `WorkerLiveness`, a consumer bootstep, looks at the worker's own bookkeeping
@@ -18,7 +18,7 @@ older than S seconds; supervisors (deploy/) run it as the liveness probe. Reques
 countdown are not in the pool's hands until their time comes (celery.worker.strategy), so a
 parked retry never counts as waiting.
 
-Environment (read by the bootstep in the worker process; the check reads the first):
+Environment (the bootstep reads the first four in the worker; the check the file and the max age):
 `PAYMENTS_WORKER_HEARTBEAT_FILE` (unset: the bootstep does nothing), `PAYMENTS_WORKER_HEARTBEAT_INTERVAL`
 (5 s), `PAYMENTS_WORKER_STALL_SECONDS` (30 s), `PAYMENTS_WORKER_HUNG_SECONDS` (task time limit + the
 stall bound, else 600 s) and `PAYMENTS_WORKER_HEARTBEAT_MAX_AGE` (the check's default, 30 s).
