@@ -1,6 +1,7 @@
 """deploy/systemd: restart policies, warm shutdown, the liveness timer, and `systemd-analyze verify`."""
 
 import re
+import shlex
 import shutil
 import subprocess
 from collections import defaultdict
@@ -78,11 +79,18 @@ def test_workers_write_the_heartbeat_the_liveness_timer_checks(name):
     assert f"/usr/bin/touch {heartbeat}" in service["Service"]["ExecStartPre"]
     assert f"payments-liveness@{name}.timer" in one(service, "Unit", "Wants").split()
     check = unit("payments-liveness@.service")
-    [command] = check["Service"]["ExecStart"]
     # the template's %i is the worker unit's name
     assert heartbeat == "/run/%i/heartbeat".replace("%i", name)
-    assert "-m payments.liveness --heartbeat /run/%i/heartbeat" in command
-    assert "systemctl restart %i.service" in command
+    assert "-m payments.liveness --heartbeat /run/%i/heartbeat" in one(check, "Service", "ExecStart")
+
+
+def test_a_failed_liveness_check_restarts_the_worker_and_nothing_else_runs_as_root():
+    check = unit("payments-liveness@.service")
+    assert one(check, "Service", "User") == "payments"
+    restart = one(check, "Service", "ExecStopPost")
+    assert restart.startswith("+")
+    assert '"$$SERVICE_RESULT" = exit-code' in restart and '"$$EXIT_STATUS" = 1' in restart
+    assert "systemctl restart %i.service" in restart
 
 
 def test_the_liveness_check_runs_often_and_only_for_a_running_worker():
@@ -114,3 +122,22 @@ def test_systemd_analyze_verifies_every_unit(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "Unknown" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("service_result", "exit_status", "restarts"),
+    [("exit-code", "1", True), ("exit-code", "2", False), ("exec-condition", "1", False), ("success", "0", False)],
+)
+def test_only_a_not_live_answer_makes_the_stop_hook_restart_the_worker(tmp_path, service_result, exit_status, restarts):
+    # given: the hook as systemd would run it ($$ is systemd's escape for $), a recording systemctl
+    hook = one(unit("payments-liveness@.service"), "Service", "ExecStopPost")
+    argv = shlex.split(hook.lstrip("+").replace("$$", "$").replace("%i", "payments-worker"))
+    calls = tmp_path / "calls"
+    fake = tmp_path / "systemctl"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "SERVICE_RESULT": service_result, "EXIT_STATUS": exit_status}
+    # when
+    subprocess.run(argv, env=env, check=True, timeout=10)
+    # then
+    assert (calls.read_text() if calls.exists() else "") == ("restart payments-worker.service\n" if restarts else "")
