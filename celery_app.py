@@ -13,3 +13,4 @@ app = Celery("payments_service")
 # Every Celery setting lives in Django settings with a CELERY_ prefix (config/settings/base.py).
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.steps["consumer"].add("payments.liveness:WorkerLiveness")  # heartbeat for liveness probes: deploy/README.md
