@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from bench.stack import Worker, wait_until
+from devtools.polling import wait_until
+from devtools.stack import Worker
 from payments.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, STALL_ENV
 from payments.models import Order, OrderStatus
 from payments.tasks import charge_order_task
