@@ -154,7 +154,8 @@ class Design:
                     raise
 
     # Subclasses: submit(amount, nonce, key) -> (HTTP status or None, order id or None, body text)
-    # and orders() -> {order id: {"amount", "transaction_id", "status", "created_at", "final_at"}}.
+    # and orders() -> {order id: {"amount", "transaction_id", "status", "created_at", "final_at",
+    # "error_codes"}}.
 
 
 class ReferenceDesign(Design):
@@ -170,9 +171,9 @@ class ReferenceDesign(Design):
         return status, order_id, "" if order_id else str(data)[:200]
 
     def orders(self):
-        rows = self.query("SELECT id, total, transaction_id, result, created_at, final_at FROM shop_order")
+        rows = self.query("SELECT id, total, transaction_id, result, created_at, final_at, error_codes FROM shop_order")
         return {str(r[0]): {"amount": r[1], "transaction_id": r[2], "status": r[3], "created_at": r[4],
-                            "final_at": r[5]} for r in rows}
+                            "final_at": r[5], "error_codes": r[6]} for r in rows}
 
 
 class ChannelsSeed(ReferenceDesign):
@@ -206,7 +207,8 @@ class CeleryNaive(ReferenceDesign):
         return {**self.extra, "CMP_SWEEP_INTERVAL_SECONDS": self.sweep_every}
 
     def build(self):
-        return celery_processes(self, NaiveWorker, NaiveBeat)
+        web = DesignWeb("comparison.celery_naive.wsgi", name="naive-web", env=self.env("naive-web"), run_dir=self.run_dir)
+        return celery_processes(self, web, NaiveWorker, NaiveBeat, maintenance_queues="maintenance")
 
     def handler_pids(self):
         return payment_children(self)
@@ -221,7 +223,8 @@ class Payments(Design):
     reconcile_threshold = 15
 
     def build(self):
-        return celery_processes(self, Worker, Beat)
+        web = WebServer(name="payments-web", env=self.env("payments-web"), run_dir=self.run_dir)
+        return celery_processes(self, web, Worker, Beat, maintenance_queues="default,maintenance")
 
     def configure(self):
         conf = json.dumps({"every": self.sweep_every, "threshold": self.reconcile_threshold})
@@ -261,26 +264,24 @@ PeriodicTasks.update_changed()
         rows = self.query(
             "SELECT o.id, o.amount, o.transaction_id, o.status, o.created_at, "
             "(SELECT min(a.created_at) FROM payments_orderattempt a WHERE a.order_id = o.id "
-            " AND a.to_status IN ('paid', 'failed', 'needs_review')) FROM payments_order o")
-        return {str(r[0]): {"amount": r[1], "transaction_id": r[2],
-                            "status": r[3] if r[3] in FINAL else None, "created_at": r[4], "final_at": r[5]}
+            " AND a.to_status IN ('paid', 'failed', 'needs_review')), o.error_codes FROM payments_order o")
+        return {str(r[0]): {"amount": r[1], "transaction_id": r[2], "status": r[3] if r[3] in FINAL else None,
+                            "created_at": r[4], "final_at": r[5], "error_codes": r[6]}
                 for r in rows}
 
     def handler_pids(self):
         return payment_children(self)
 
 
-def celery_processes(design, worker_class, beat_class):
+def celery_processes(design, web, worker_class, beat_class, maintenance_queues):
     """The product's layout: web, two payments workers of two prefork processes, a maintenance worker, beat."""
     kw = {"run_dir": design.run_dir}
     s = design.short
-    procs = {"web": DesignWeb("comparison.celery_naive.wsgi", name=f"{s}-web", env=design.env(f"{s}-web"), **kw)
-             if worker_class is NaiveWorker else WebServer(name=f"{s}-web", env=design.env(f"{s}-web"), **kw)}
+    procs = {"web": web}
     for i in (1, 2):
         procs[f"payments-{i}"] = worker_class(name=f"{s}-payments-{i}", env=design.env(f"{s}-worker-{i}"),
                                               queues="payments", concurrency=2, **kw)
-    queues = "maintenance" if worker_class is NaiveWorker else "default,maintenance"
-    procs["maintenance"] = worker_class(name=f"{s}-maint", env=design.env(f"{s}-maint"), queues=queues,
+    procs["maintenance"] = worker_class(name=f"{s}-maint", env=design.env(f"{s}-maint"), queues=maintenance_queues,
                                         concurrency=1, **kw)
     procs["beat"] = beat_class(name=f"{s}-beat", env=design.env(f"{s}-beat"), **kw)
     return procs
