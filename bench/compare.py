@@ -449,9 +449,11 @@ class Compare:
                               "error_codes": ",".join(o["error_codes"] or []) or "-",
                               "charged": bool(sales_of.get(p.index))})
         # How the 5xx answers came about (the post's API does not catch a failed send).
-        channel_full = web_log.count("ChannelFull")
-        if channel_full and refused_by.get("500"):
-            refused_by["500 ChannelFull"] = min(channel_full, refused_by.pop("500"))
+        channel_full = min(web_log.count("channels.exceptions.ChannelFull"), refused_by.get("500", 0))
+        if channel_full:
+            refused_by["500"] -= channel_full
+            refused_by["500 ChannelFull"] = channel_full
+            refused_by = +refused_by  # drop a zero count
         double = {i: s for i, s in sales_of.items() if len(s) > 1}
         orphaned = [t for t in ok_sales if t["id"] not in paid_txns]
         row = {"submitted": submitted, "accepted": accepted, "refused": sum(refused_by.values()),
