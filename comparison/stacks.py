@@ -16,7 +16,7 @@ import os
 
 import psycopg
 
-from devtools.db import create_database, drop_database
+from devtools.db import AUDIT_LOG, create_database, drop_database
 from devtools.stack import PYTHON, Beat, ManagedProcess, WebServer, Worker, child_pids, environment, http_request, manage
 
 FINAL = ("paid", "failed", "needs_review")
@@ -264,7 +264,7 @@ PeriodicTasks.update_changed()
     def orders(self):
         rows = self.query(
             "SELECT o.id, o.amount, o.transaction_id, o.status, o.created_at, "
-            "(SELECT min(a.created_at) FROM payments_orderattempt a WHERE a.order_id = o.id "
+            f"(SELECT min(a.created_at) FROM {AUDIT_LOG.table} a WHERE a.order_id = o.id "
             " AND a.to_status IN ('paid', 'failed', 'needs_review')), o.error_codes FROM payments_order o")
         return {str(r[0]): {"amount": r[1], "transaction_id": r[2], "status": r[3] if r[3] in FINAL else None,
                             "created_at": r[4], "final_at": r[5], "error_codes": r[6]}
