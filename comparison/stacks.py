@@ -18,8 +18,8 @@ import psycopg
 
 from devtools.db import AUDIT_LOG, create_database, drop_database
 from devtools.stack import PYTHON, Beat, ManagedProcess, WebServer, Worker, child_pids, environment, http_request, manage
+from payments.statuses import RESTING_STATUSES
 
-FINAL = ("paid", "failed", "needs_review")
 
 
 def _swap(cmd, old, new):
@@ -140,14 +140,14 @@ class Design:
     def url(self):
         return self.processes["web"].url
 
-    def query(self, sql):
+    def query(self, sql, params=None):
         for attempt in range(3):
             try:
                 if self._db is None or self._db.closed:
                     self._db = psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={self.db_name}",
                                                autocommit=True, connect_timeout=5)
                 with self._db.cursor() as cur:
-                    cur.execute(sql)
+                    cur.execute(sql, params)
                     return cur.fetchall()
             except psycopg.OperationalError:
                 self._db = None
@@ -265,8 +265,8 @@ PeriodicTasks.update_changed()
         rows = self.query(
             "SELECT o.id, o.amount, o.transaction_id, o.status, o.created_at, "
             f"(SELECT min(a.created_at) FROM {AUDIT_LOG.table} a WHERE a.order_id = o.id "
-            " AND a.to_status IN ('paid', 'failed', 'needs_review')), o.error_codes FROM payments_order o")
-        return {str(r[0]): {"amount": r[1], "transaction_id": r[2], "status": r[3] if r[3] in FINAL else None,
+            " AND a.to_status = ANY(%s)), o.error_codes FROM payments_order o", [list(RESTING_STATUSES)])
+        return {str(r[0]): {"amount": r[1], "transaction_id": r[2], "status": r[3] if r[3] in RESTING_STATUSES else None,
                             "created_at": r[4], "final_at": r[5], "error_codes": r[6]}
                 for r in rows}
 
