@@ -105,6 +105,8 @@ def _transaction_info(txn):
         processor_response_code=_text(getattr(txn, "processor_response_code", None)),
         processor_response_text=_text(getattr(txn, "processor_response_text", None)),
         gateway_rejection_reason=_text(getattr(txn, "gateway_rejection_reason", None)),
+        currency_iso_code=_text(getattr(txn, "currency_iso_code", None)),
+        merchant_account_id=_text(getattr(txn, "merchant_account_id", None)),
     )
 
 
@@ -127,8 +129,11 @@ class BraintreeGateway:
         # One SDK client per process: it holds the configuration and a requests session.
         self.sdk = sdk if sdk is not None else _build_sdk()
 
-    def sale(self, *, order_id, amount, nonce, api_request_key):
-        """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key."""
+    def sale(self, *, order_id, amount, nonce, api_request_key, merchant_account_id=""):
+        """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key.
+
+        `merchant_account_id` names the account, hence the currency, the sale is made in.
+        """
         params = {
             # A str, never a float: the SDK serialises floats wrongly and money must not round.
             "amount": str(Decimal(amount).quantize(Decimal("0.01"))),
@@ -137,6 +142,8 @@ class BraintreeGateway:
             "api_request_key": api_request_key,
             "options": {"submit_for_settlement": True},
         }
+        if merchant_account_id:
+            params["merchant_account_id"] = merchant_account_id
         try:
             result = self.sdk.transaction.sale(params)
         except BraintreeError as exc:
