@@ -241,6 +241,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+# The hard budget of one publish from the services (payments/services/dispatch.py): its own
+# connections wait at most half of it per socket step, with one immediate retry, so a POST answers
+# 202 within about this long even when the broker accepts TCP and never answers. The order row is
+# the outbox: what was not published stays pending and the reconciler dispatches it.
+PAYMENTS_PUBLISH_TIMEOUT_SECONDS = env.float("PAYMENTS_PUBLISH_TIMEOUT_SECONDS", default=0.8)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep reconnecting through a long broker outage instead of exiting after 100 attempts.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
