@@ -162,7 +162,8 @@ class OrderEvent(models.Model):
         RECONCILER_VERIFY = "reconciler_verify", "Reconciler re-sent verify"
         ADMIN_REQUEUE = "admin_requeue", "Admin re-queue"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # The audit trail outlives nothing it describes: an order with events cannot be deleted.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16, blank=True, default="")
@@ -170,6 +171,10 @@ class OrderEvent(models.Model):
     transaction_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who asked for it, when a person did (an admin action); null for workers and the reconciler.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["id"]
