@@ -35,6 +35,7 @@ def acting_as(user):
     finally:
         _actor.reset(token)
 
+
 # The only moves the lifecycle allows; anything else raises IllegalTransition.
 ALLOWED_TRANSITIONS = {
     OrderStatus.PENDING: {OrderStatus.PROCESSING, OrderStatus.FAILED, OrderStatus.NEEDS_REVIEW},
