@@ -150,7 +150,9 @@ def test_limits_follow_the_configured_maximum_and_currencies(post_json):
     assert response.status_code == 400
     assert response.json() == {
         "amount": ["The amount must not exceed 50.00."],
-        "currency": ['"USD" is not a supported currency; use one of CHF (upper-case ISO 4217 codes with a merchant account).'],
+        "currency": [
+            '"USD" is not a supported currency; use one of CHF (upper-case ISO 4217 codes with a merchant account).'
+        ],
     }
     assert Order.objects.count() == 0
 
