@@ -66,3 +66,45 @@ env.ENVIRON = SetVariables(os.environ)
 def comma_list(name, default):
     """A comma-separated variable as a list, items stripped and empty items dropped."""
     return [item.strip() for item in env.list(name, default=default) if item.strip()]
+
+
+def merchant_accounts(name, default):
+    """`CUR:account,CUR:account` as `{"CUR": "account"}`: each accepted currency's merchant account.
+
+    Braintree charges in the currency of the merchant account a sale names, one account per
+    presentment currency, so this mapping is also the list of currencies the API accepts.
+    Currency codes must be three upper-case letters, each listed once, each with an account.
+    """
+    raw = env.str(name, default=None)
+    if raw is None:
+        return dict(default)
+    accounts = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        currency, sep, account = (piece.strip() for piece in item.partition(":"))
+        if not sep or not account:
+            raise ImproperlyConfigured(f"{name}: each item must be CURRENCY:merchant_account_id, e.g. USD:acct_usd")
+        if len(currency) != 3 or not currency.isascii() or not currency.isalpha() or not currency.isupper():
+            raise ImproperlyConfigured(f"{name}: {currency!r} is not an upper-case ISO 4217 code")
+        if currency in accounts:
+            raise ImproperlyConfigured(f"{name}: {currency} is listed twice")
+        accounts[currency] = account
+    if not accounts:
+        raise ImproperlyConfigured(f"{name} names no currency")
+    return accounts
+
+
+def refuse_other_currency_list(accounts, name="PAYMENTS_CURRENCIES", accounts_name="BRAINTREE_MERCHANT_ACCOUNTS"):
+    """Refuse a PAYMENTS_CURRENCIES that disagrees with the merchant accounts' currencies.
+
+    The API accepts exactly the keys of BRAINTREE_MERCHANT_ACCOUNTS. PAYMENTS_CURRENCIES was the
+    list before merchant accounts; an old deployment may still set it, but only to the same set,
+    so it can never accept a currency it has no account to charge in.
+    """
+    legacy = comma_list(name, default=[])
+    if legacy and set(legacy) != set(accounts):
+        raise ImproperlyConfigured(
+            f"{name} ({','.join(legacy)}) disagrees with {accounts_name} ({','.join(accounts)}); "
+            f"the accepted currencies are the keys of {accounts_name}: unset {name}."
+        )

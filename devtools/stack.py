@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import secrets
 import json
 import os
 import random
@@ -342,17 +343,35 @@ class ManagedProcess:
 
 
 class Simulator(ManagedProcess):
-    """`python -m braintree_sim` on a free port, with a SQLite state file in the run dir."""
+    """`python -m braintree_sim` on a free port, with a SQLite state file in the run dir.
+
+    Its `/__sim__/` control routes require a bearer token, as a shared machine's simulator should:
+    one is generated per Simulator (or pass `control_token`; "" leaves the routes open) and sent
+    on every control call. It reaches the process through BRAINTREE_SIM_CONTROL_TOKEN, not the
+    command line, which `ps` shows to every user.
+    """
 
     kind = "sim"
+    CONTROL_TOKEN_VARIABLE = "BRAINTREE_SIM_CONTROL_TOKEN"
 
-    def __init__(self, port=None, state_path=None, extra_args=(), host="127.0.0.1", **kwargs):
+    def __init__(self, port=None, state_path=None, extra_args=(), host="127.0.0.1", control_token=None, **kwargs):
         kwargs.setdefault("env", environment())
         super().__init__(**kwargs)
         self.host = host
         self.port = port or free_port()
         self.state_path = Path(state_path) if state_path is not None else self.run_dir / f"{self.name}-state.sqlite"
         self.extra_args = tuple(extra_args)
+        self.control_token = secrets.token_urlsafe(24) if control_token is None else control_token
+        self.env = dict(self.env)
+        if self.control_token:
+            self.env[self.CONTROL_TOKEN_VARIABLE] = self.control_token
+        else:
+            self.env.pop(self.CONTROL_TOKEN_VARIABLE, None)
+
+    @property
+    def control_headers(self):
+        """The Authorization header every `/__sim__/` call must carry (empty when the routes are open)."""
+        return {"Authorization": f"Bearer {self.control_token}"} if self.control_token else {}
 
     @property
     def url(self):
@@ -368,7 +387,9 @@ class Simulator(ManagedProcess):
         return status in (200, 404)
 
     def _control(self, method, path, body=None, timeout=10):
-        status, _, data = http_request(method, f"{self.url}/__sim__/{path}", body=body, timeout=timeout)
+        status, _, data = http_request(
+            method, f"{self.url}/__sim__/{path}", body=body, headers=self.control_headers, timeout=timeout
+        )
         if status >= 400:
             raise StackError(f"{method} /__sim__/{path} answered {status}: {data}")
         return data

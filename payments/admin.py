@@ -1,7 +1,9 @@
 """Django admin for orders and their event log.
 
 Money, status and gateway fields are read-only: every state change goes through a service, so
-the actions below call services and report refused transitions as messages.
+the actions below call services and report refused transitions as messages. An action records
+its admin user on the events it appends and in Django's admin log; saving the change form writes
+the editable field (description) only, never a full row over what a worker wrote meanwhile.
 """
 
 from django.contrib import admin, messages
@@ -15,7 +17,9 @@ class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "action", "from_status", "to_status", "outcome", "transaction_id", "detail")
+    fields = (
+        "created_at", "action", "from_status", "to_status", "outcome", "transaction_id", "actor", "detail"
+    )
     readonly_fields = fields
     ordering = ("id",)
 
@@ -43,6 +47,7 @@ class OrderAdmin(admin.ModelAdmin):
         "owner",
         "amount",
         "currency",
+        "merchant_account_id",
         "status",
         "transaction_id",
         "gateway_status",
@@ -68,6 +73,17 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # The only fields a person may change; every other column belongs to the services.
+    editable_fields = ("description",)
+
+    def save_model(self, request, obj, form, change):
+        """Write the editable fields only: the form's instance was read before the POST's save,
+        and a full-row save would write back the status and gateway fields as they were then,
+        undoing a worker's transition with no event."""
+        if not change:
+            raise PermissionError("Orders are created through the API only.")
+        obj.save(update_fields=[name for name in self.editable_fields if name in form.changed_data])
+
     @admin.action(description="Re-verify with gateway", permissions=["change"])
     def reverify_with_gateway(self, request, queryset):
         self._apply_to_each(request, queryset, order_reverify, "re-verified")
@@ -80,18 +96,20 @@ class OrderAdmin(admin.ModelAdmin):
         """Run `service` per order; a refused order becomes a message, never an error page."""
         for order_id in queryset.values_list("pk", flat=True):
             try:
-                order = service(order_id=order_id)
+                order = service(order_id=order_id, actor=request.user)
             except IllegalTransition as exc:
                 self.message_user(request, exc.message, messages.WARNING)
             except GatewayError as exc:
                 self.message_user(request, f"Order {order_id}: gateway error, try again later ({exc}).", messages.ERROR)
             else:
                 self.message_user(request, f"Order {order_id} {done}: now {order.status}.", messages.SUCCESS)
+                # Django's admin log too, where admins look for who changed what.
+                self.log_change(request, order, f"{done.capitalize()}: now {order.status}.")
 
 
 @admin.register(OrderEvent)
 class OrderEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "order", "action", "from_status", "to_status", "outcome", "transaction_id")
+    list_display = ("created_at", "order", "action", "from_status", "to_status", "outcome", "transaction_id", "actor")
     list_filter = ("action", "outcome")
     search_fields = ("=order__id", "=transaction_id")
     list_select_related = ("order",)

@@ -246,7 +246,7 @@ class OrderListCreateApi(APIView):
                             "payment_method_nonce": ["This field is required."],
                             "currency": [
                                 '"XYZ" is not a supported currency; use one of USD, EUR, GBP '
-                                "(upper-case ISO 4217 codes)."
+                                "(upper-case ISO 4217 codes with a merchant account)."
                             ],
                         },
                     ),

@@ -35,6 +35,14 @@ class IdempotencyKeyInFlight(PaymentsError):
     default_message = "A request with this Idempotency-Key is still being processed; retry later."
 
 
+class CurrencyWithoutMerchantAccount(PaymentsError):
+    """A currency no configured merchant account charges in (BRAINTREE_MERCHANT_ACCOUNTS)."""
+
+    def __init__(self, currency):
+        super().__init__(f'"{currency}" is not a supported currency: no merchant account charges in it.')
+        self.currency = currency
+
+
 class IllegalTransition(PaymentsError):
     """A state change that the order lifecycle forbids (state never goes backwards)."""
 

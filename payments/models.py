@@ -33,6 +33,11 @@ class Order(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
+    # The Braintree merchant account the order is charged on, fixed at intake from
+    # BRAINTREE_MERCHANT_ACCOUNTS[currency]: Braintree charges in that account's currency, and
+    # verify checks the transaction's account against it. Blank on orders older than the field
+    # (sold on the gateway's default account).
+    merchant_account_id = models.CharField(max_length=64, blank=True, default="")
     description = models.CharField(max_length=255, blank=True, default="")
     # Write-only; cleared as soon as the sale is decided so a spent credential is not kept.
     payment_method_nonce = models.TextField(blank=True, default="")
@@ -134,6 +139,7 @@ class OrderEvent(models.Model):
         FOUND_PAID = "found_paid", "Found a successful sale"
         NO_PAID_SALE = "no_paid_sale", "No successful sale"
         LATE_SALE_AMOUNT_MISMATCH = "late_sale_amount_mismatch", "Late sale with another amount"
+        LATE_SALE_CURRENCY_MISMATCH = "late_sale_currency_mismatch", "Late sale in another currency or account"
         # find (the gateway's transaction status is in detail["status"])
         FOUND = "found", "Found"
         NOT_FOUND = "not_found", "Not found"
@@ -156,7 +162,8 @@ class OrderEvent(models.Model):
         RECONCILER_VERIFY = "reconciler_verify", "Reconciler re-sent verify"
         ADMIN_REQUEUE = "admin_requeue", "Admin re-queue"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # The audit trail outlives nothing it describes: an order with events cannot be deleted.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16, blank=True, default="")
@@ -164,6 +171,10 @@ class OrderEvent(models.Model):
     transaction_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who asked for it, when a person did (an admin action); null for workers and the reconciler.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["id"]

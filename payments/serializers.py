@@ -114,7 +114,8 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         choices=(),
         required=False,
         default="USD",
-        help_text="ISO 4217 code, upper-case, one of the configured PAYMENTS_CURRENCIES. "
+        help_text="ISO 4217 code, upper-case, one of the currencies with a merchant account "
+        "(the keys of BRAINTREE_MERCHANT_ACCOUNTS). "
         "Defaults to USD (required when USD is not configured).",
     )
     description = StrictCharField(
@@ -128,7 +129,8 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Read per instance, not at import, so the configured list is the one in force now.
-        currencies = list(settings.PAYMENTS_CURRENCIES)
+        # The accepted currencies are exactly those with a merchant account to charge them on.
+        currencies = list(settings.BRAINTREE_MERCHANT_ACCOUNTS)
         self.fields["currency"].choices = currencies
         if "USD" not in currencies:
             # The contract's default would be an unsupported currency here, and defaults are not
@@ -137,7 +139,7 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
             self.fields["currency"].default = serializers.empty
         self.fields["currency"].error_messages["invalid_choice"] = (
             f'"{{input}}" is not a supported currency; use one of {", ".join(currencies)} '
-            "(upper-case ISO 4217 codes)."
+            "(upper-case ISO 4217 codes with a merchant account)."
         )
 
     def validate_amount(self, value):

@@ -21,4 +21,5 @@ class OrderFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     amount = Decimal("10.00")
     currency = "USD"
+    merchant_account_id = "sim_merchant_account"
     payment_method_nonce = "fake-valid-nonce"

@@ -5,7 +5,7 @@ Every variable is read through `config.env.env` (django-environ) with its defaul
 
 from datetime import timedelta
 
-from config.env import BASE_DIR, comma_list, env
+from config.env import BASE_DIR, comma_list, env, merchant_accounts, refuse_other_currency_list
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -140,7 +140,6 @@ SPECTACULAR_SETTINGS = {
 # --- Payments -----------------------------------------------------------------------------------
 
 PAYMENTS_MAX_AMOUNT = env.str("PAYMENTS_MAX_AMOUNT", default="10000.00")
-PAYMENTS_CURRENCIES = comma_list("PAYMENTS_CURRENCIES", default=["USD", "EUR", "GBP"])
 # A claimed order whose worker has not reported back within the lease may be claimed again
 # (after searching the gateway first). It must exceed the task hard time limit.
 PAYMENTS_CLAIM_LEASE_SECONDS = env.int("PAYMENTS_CLAIM_LEASE_SECONDS", default=120)
@@ -156,6 +155,18 @@ SIMULATOR_CREDENTIALS = {
     "BRAINTREE_PRIVATE_KEY": "sim_private_key",
 }
 DEV_SECRET_KEY = "local-development-only-not-a-secret"
+
+# Each accepted currency's Braintree merchant account (one account per presentment currency:
+# Braintree charges in the account's currency). Its keys are the currencies the API accepts;
+# PAYMENTS_CURRENCIES may only repeat them. Local and test settings default to the simulator's
+# own accounts (braintree_sim/config.py); production requires the variable.
+SIMULATOR_MERCHANT_ACCOUNTS = {
+    "USD": "sim_merchant_account",
+    "EUR": "sim_merchant_account_eur",
+    "GBP": "sim_merchant_account_gbp",
+}
+BRAINTREE_MERCHANT_ACCOUNTS = merchant_accounts("BRAINTREE_MERCHANT_ACCOUNTS", default=SIMULATOR_MERCHANT_ACCOUNTS)
+refuse_other_currency_list(BRAINTREE_MERCHANT_ACCOUNTS)
 
 # Which payments.gateways backend the services call: "braintree" (the SDK, against Braintree or
 # braintree_sim) or "fake" (in-process sandbox rules, for service tests without any process).
@@ -230,6 +241,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+# The hard budget of one publish from the services (payments/services/dispatch.py): its own
+# connections wait at most half of it per socket step, with one immediate retry, so a POST answers
+# 202 within about this long even when the broker accepts TCP and never answers. The order row is
+# the outbox: what was not published stays pending and the reconciler dispatches it.
+PAYMENTS_PUBLISH_TIMEOUT_SECONDS = env.float("PAYMENTS_PUBLISH_TIMEOUT_SECONDS", default=0.8)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep reconnecting through a long broker outage instead of exiting after 100 attempts.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None

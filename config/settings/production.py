@@ -10,7 +10,7 @@ https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import comma_list, env
+from config.env import comma_list, env, merchant_accounts, refuse_other_currency_list
 
 from .base import *  # noqa: F403
 from .base import DEV_SECRET_KEY, SIMULATOR_CREDENTIALS
@@ -66,6 +66,14 @@ def gateway_credential(name):
 BRAINTREE_MERCHANT_ID = gateway_credential("BRAINTREE_MERCHANT_ID")
 BRAINTREE_PUBLIC_KEY = gateway_credential("BRAINTREE_PUBLIC_KEY")
 BRAINTREE_PRIVATE_KEY = gateway_credential("BRAINTREE_PRIVATE_KEY")
+
+# Which account charges which currency is a business decision: never a default here.
+BRAINTREE_MERCHANT_ACCOUNTS = merchant_accounts("BRAINTREE_MERCHANT_ACCOUNTS", default={})
+if not BRAINTREE_MERCHANT_ACCOUNTS:
+    refuse("BRAINTREE_MERCHANT_ACCOUNTS is not set (e.g. USD:acct_usd,GBP:acct_gbp).")
+if any(account.startswith("sim_") for account in BRAINTREE_MERCHANT_ACCOUNTS.values()):
+    refuse("BRAINTREE_MERCHANT_ACCOUNTS names a gateway simulator merchant account.")
+refuse_other_currency_list(BRAINTREE_MERCHANT_ACCOUNTS)
 
 # No SQLite file, no broker or cache on localhost by default: each must be named.
 DATABASES = {"default": env.db_url("DATABASE_URL")}

@@ -34,6 +34,10 @@ class TransactionInfo:
     processor_response_code: str = ""
     processor_response_text: str = ""
     gateway_rejection_reason: str = ""
+    # The money's currency and the merchant account that took it: Braintree charges in the
+    # account's currency, so verify checks both against the order. Blank when unknown.
+    currency_iso_code: str = ""
+    merchant_account_id: str = ""
 
     @property
     def is_paid(self):
@@ -51,8 +55,13 @@ class SaleResult:
 class Gateway(Protocol):
     """The three calls the payments services make; `payments.gateways.get_gateway()` returns one."""
 
-    def sale(self, *, order_id: str, amount: Decimal, nonce: str, api_request_key: str) -> SaleResult:
-        """Charge `amount` with `nonce`, submitted for settlement; idempotent per `api_request_key`."""
+    def sale(
+        self, *, order_id: str, amount: Decimal, nonce: str, api_request_key: str, merchant_account_id: str = ""
+    ) -> SaleResult:
+        """Charge `amount` with `nonce`, submitted for settlement; idempotent per `api_request_key`.
+
+        `merchant_account_id` picks the account (and so the currency); blank: the gateway's default.
+        """
 
     def find(self, transaction_id: str) -> TransactionInfo | None:
         """The gateway's view of one transaction, or None if it does not know the id."""

@@ -6,6 +6,7 @@ failures raise `GatewayUnavailable` (retry) and permanent ones `GatewayMisconfig
 """
 
 import logging
+import re
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -45,6 +46,19 @@ _TRANSIENT = (
     RequestTimeoutError,
 )
 _PERMANENT = (AuthenticationError, AuthorizationError, UpgradeRequiredError, ConfigurationError)
+
+# The SDK names the status of an HTTP answer it has no exception class for only in this message
+# (braintree/util/http.py raise_exception_from_status). Its transport errors (ConnectionError,
+# ReadTimeoutError...) also subclass UnexpectedError, with other messages, and stay transient.
+_UNEXPECTED_STATUS = re.compile(r"^Unexpected HTTP_RESPONSE (\d{3})$")
+
+
+def _client_error_status(exc):
+    """The 4xx status an UnexpectedError reports, or None (transport errors, 5xx...)."""
+    match = _UNEXPECTED_STATUS.match(str(exc)) if type(exc) is UnexpectedError else None
+    status = int(match.group(1)) if match else None
+    return status if status is not None and 400 <= status < 500 else None
+
 
 _OUTCOME_BY_STATUS = {
     "processor_declined": SaleOutcome.DECLINED,
@@ -86,6 +100,11 @@ def _raise_mapped(exc, operation):
     # ConfigurationError subclasses UnexpectedError, so the permanent check must come first.
     if isinstance(exc, _PERMANENT):
         raise GatewayMisconfigured(f"Braintree {operation} refused: {type(exc).__name__}") from exc
+    client_error = _client_error_status(exc)
+    if client_error is not None:
+        # The gateway refused the request itself (400: ill-formed XML, an unsupported search...):
+        # the same request gets the same answer, so retrying only burns the retry budget.
+        raise GatewayMisconfigured(f"Braintree {operation} refused the request: HTTP {client_error}") from exc
     if isinstance(exc, _TRANSIENT) or isinstance(exc, UnexpectedError):
         raise GatewayUnavailable(f"Braintree {operation} unavailable: {type(exc).__name__}: {exc}") from exc
     # Anything else (e.g. 404 on a merchant path) is a wiring problem that retrying cannot fix.
@@ -105,6 +124,8 @@ def _transaction_info(txn):
         processor_response_code=_text(getattr(txn, "processor_response_code", None)),
         processor_response_text=_text(getattr(txn, "processor_response_text", None)),
         gateway_rejection_reason=_text(getattr(txn, "gateway_rejection_reason", None)),
+        currency_iso_code=_text(getattr(txn, "currency_iso_code", None)),
+        merchant_account_id=_text(getattr(txn, "merchant_account_id", None)),
     )
 
 
@@ -127,8 +148,11 @@ class BraintreeGateway:
         # One SDK client per process: it holds the configuration and a requests session.
         self.sdk = sdk if sdk is not None else _build_sdk()
 
-    def sale(self, *, order_id, amount, nonce, api_request_key):
-        """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key."""
+    def sale(self, *, order_id, amount, nonce, api_request_key, merchant_account_id=""):
+        """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key.
+
+        `merchant_account_id` names the account, hence the currency, the sale is made in.
+        """
         params = {
             # A str, never a float: the SDK serialises floats wrongly and money must not round.
             "amount": str(Decimal(amount).quantize(Decimal("0.01"))),
@@ -137,6 +161,8 @@ class BraintreeGateway:
             "api_request_key": api_request_key,
             "options": {"submit_for_settlement": True},
         }
+        if merchant_account_id:
+            params["merchant_account_id"] = merchant_account_id
         try:
             result = self.sdk.transaction.sale(params)
         except BraintreeError as exc:

@@ -15,6 +15,9 @@ real path, this is only a stand-in behind the `Gateway` protocol.
   nonces from `mint_nonce()` (a second sale -> 91564); anything else -> 91565.
 - `api_request_key`: a repeated key with the same parameters returns the original answer, with
   different parameters 915232; validation errors are not remembered.
+- Merchant accounts: the simulator's defaults (`MERCHANT_ACCOUNTS`, the first is the default);
+  a sale in an unknown `merchant_account_id` -> 91513. Transactions carry the account and its
+  currency.
 - Faults for tests: `fail_next("sale" | "find" | "search", applied=...)` makes the next call raise
   `GatewayUnavailable`, after the call took effect (a lost answer) or before.
 """
@@ -44,9 +47,18 @@ REJECTING_NONCES = {
 ERROR_MESSAGES = {
     "81531": "Amount must be greater than zero.",
     "81715": "Credit card number is invalid.",
+    "91513": "Merchant account ID is invalid.",
     "91564": "Cannot use a payment_method_nonce more than once.",
     "91565": "Unknown or expired payment_method_nonce.",
     "915232": "API request key was reused with different request parameters.",
+}
+# braintree_sim's default merchant accounts and their currencies; the first is the default one.
+MERCHANT_ACCOUNTS = {
+    "sim_merchant_account": "USD",
+    "sim_merchant_account_eur": "EUR",
+    "sim_merchant_account_gbp": "GBP",
+    "sim_merchant_account_cad": "CAD",
+    "sim_merchant_account_aud": "AUD",
 }
 DECLINE_TEXTS = {"2000": "Do Not Honor", "2001": "Insufficient Funds", "2046": "Declined"}
 
@@ -100,21 +112,21 @@ class FakeGateway:
 
     # -- the Gateway protocol
 
-    def sale(self, *, order_id, amount, nonce, api_request_key):
+    def sale(self, *, order_id, amount, nonce, api_request_key, merchant_account_id=""):
         """Charge `amount` with `nonce`, submitted for settlement; idempotent per key."""
         self.calls.append(("sale", api_request_key))
         applied = self._fault("sale")
         if applied is False:
             raise GatewayUnavailable("Fake sale unavailable before the request was processed")
         amount = Decimal(amount).quantize(Decimal("0.01"))
-        params = (order_id, amount, nonce)
+        params = (order_id, amount, nonce, merchant_account_id)
         with self._lock:
             if api_request_key in self._answers:
                 first_params, answer = self._answers[api_request_key]
                 if first_params != params:
                     answer = self._invalid("915232")
             else:
-                answer = self._sell(order_id, amount, nonce)
+                answer = self._sell(order_id, amount, nonce, merchant_account_id)
                 if answer.transaction is not None:
                     self._answers[api_request_key] = (params, answer)
         if applied:
@@ -149,9 +161,12 @@ class FakeGateway:
     def _invalid(code):
         return SaleResult(outcome=SaleOutcome.INVALID, error_codes=[code], message=ERROR_MESSAGES[code])
 
-    def _sell(self, order_id, amount, nonce):
+    def _sell(self, order_id, amount, nonce, merchant_account_id):
         if amount <= 0:
             return self._invalid("81531")
+        account = merchant_account_id or next(iter(MERCHANT_ACCOUNTS))
+        if account not in MERCHANT_ACCOUNTS:
+            return self._invalid("91513")
         if nonce in NONCE_ERRORS:
             return self._invalid(NONCE_ERRORS[nonce])
         single_use = nonce in self._minted
@@ -171,6 +186,8 @@ class FakeGateway:
             processor_response_code=code,
             processor_response_text=text,
             gateway_rejection_reason=rejection,
+            currency_iso_code=MERCHANT_ACCOUNTS[account],
+            merchant_account_id=account,
         )
         self._ledger[txn.id] = txn
         # A failed authorization never reached the processor: the nonce stays usable.

@@ -6,13 +6,29 @@ from payments.exceptions import IllegalTransition
 from payments.models import Order
 from payments.services.charge import paid_sale_search
 from payments.services.dispatch import order_dispatch_next
-from payments.services.lifecycle import Action, Outcome, event_record, order_lock, sale_fields, transition_locked
+from payments.services.lifecycle import (
+    Action,
+    Outcome,
+    acting_as,
+    event_record,
+    order_lock,
+    sale_fields,
+    transition_locked,
+)
 from payments.services.verify import sale_verify
 from payments.statuses import FINAL_STATUSES, OrderStatus
 
 
-def order_requeue(*, order_id):
-    """Admin action: dispatch the order's next task again; a parked order gets a fresh claim budget."""
+def order_requeue(*, order_id, actor=None):
+    """Admin action: dispatch the order's next task again; a parked order gets a fresh claim budget.
+
+    `actor` (the admin user) is recorded on the events the action appends.
+    """
+    with acting_as(actor):
+        return _order_requeue(order_id)
+
+
+def _order_requeue(order_id):
     with transaction.atomic():
         order = order_lock(order_id)
         if order.status in FINAL_STATUSES:
@@ -33,12 +49,17 @@ def order_requeue(*, order_id):
     return order
 
 
-def order_reverify(*, order_id):
+def order_reverify(*, order_id, actor=None):
     """Admin action: ask the gateway now and settle the order from what it says.
 
     An order without a transaction id is looked up by order_id first, so a sale whose answer
-    was lost can be adopted.
+    was lost can be adopted. `actor` (the admin user) is recorded on the events it appends.
     """
+    with acting_as(actor):
+        return _order_reverify(order_id)
+
+
+def _order_reverify(order_id):
     order = Order.objects.get(pk=order_id)
     if order.status in FINAL_STATUSES:
         raise IllegalTransition(f"Order {order.pk} is {order.status}; there is nothing to re-verify.")

@@ -173,6 +173,8 @@ def _charge_claimed(order, search_first):
             # Braintree answers a repeated key with the original transaction, so a lost response
             # can be replayed safely; the key only moves on after a definite "failed" (3000).
             api_request_key=f"{order.pk}:{attempt}",
+            # The account fixes the currency: without it Braintree charges the default account's.
+            merchant_account_id=order.merchant_account_id,
         )
     except GatewayUnavailable as exc:
         sale_event_record(order, LastSaleOutcome.UNAVAILABLE, detail={"error": str(exc)[:500]})

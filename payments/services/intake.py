@@ -5,9 +5,10 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from payments.exceptions import IdempotencyKeyInFlight, IdempotencyKeyReused
+from payments.exceptions import CurrencyWithoutMerchantAccount, IdempotencyKeyInFlight, IdempotencyKeyReused
 from payments.models import Order, OrderEvent
 from payments.services.dispatch import order_dispatch
 
@@ -44,7 +45,12 @@ def _try_lock_idempotency_key(owner_id, key):
 
 
 def order_create(*, owner, amount, nonce, currency="USD", description="", idempotency_key=None):
-    """Store a new order and dispatch its charge after commit; replays an idempotent request."""
+    """Store a new order and dispatch its charge after commit; replays an idempotent request.
+
+    Raises `CurrencyWithoutMerchantAccount` (nothing stored) for a currency that no configured
+    merchant account charges in: the API refuses it first, this guards every other caller.
+    """
+    merchant_account_id = merchant_account_for(currency)
     fingerprint = request_fingerprint(amount=amount, currency=currency, description=description, nonce=nonce)
     try:
         with transaction.atomic():
@@ -58,6 +64,7 @@ def order_create(*, owner, amount, nonce, currency="USD", description="", idempo
                 owner=owner,
                 amount=amount,
                 currency=currency,
+                merchant_account_id=merchant_account_id,
                 description=description,
                 payment_method_nonce=nonce,
                 idempotency_key=idempotency_key,
@@ -73,6 +80,14 @@ def order_create(*, owner, amount, nonce, currency="USD", description="", idempo
         existing = Order.objects.get(owner=owner, idempotency_key=idempotency_key)
         return _replay(existing, fingerprint)
     return OrderCreateResult(order=order, created=True)
+
+
+def merchant_account_for(currency):
+    """The merchant account that charges `currency` (BRAINTREE_MERCHANT_ACCOUNTS)."""
+    try:
+        return settings.BRAINTREE_MERCHANT_ACCOUNTS[currency]
+    except KeyError:
+        raise CurrencyWithoutMerchantAccount(currency) from None
 
 
 def _replay(order, fingerprint):

@@ -5,6 +5,8 @@ Names say who holds the row lock: `order_lock(order_id)` takes it, inside the ca
 network call happens while the lock is held: gateway calls run between two short transactions.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +19,22 @@ from payments.statuses import FINAL_STATUSES, OrderStatus
 
 Action = OrderEvent.Action
 Outcome = OrderEvent.Outcome
+
+# The person on whose behalf events are being written (an admin action), else None. A context
+# variable rather than a parameter: an admin action runs the same services as the workers
+# (search, verify, transitions), and every event they append must name the person.
+_actor = ContextVar("payments_event_actor", default=None)
+
+
+@contextmanager
+def acting_as(user):
+    """Every event appended inside the block records `user` as its actor."""
+    token = _actor.set(user)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
 
 # The only moves the lifecycle allows; anything else raises IllegalTransition.
 ALLOWED_TRANSITIONS = {
@@ -58,6 +76,7 @@ def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, de
         outcome=outcome,
         transaction_id=order.transaction_id or "",
         detail=detail or {},
+        actor=_actor.get(),
     )
     return order
 
@@ -102,6 +121,7 @@ def event_record(order, action, *, outcome, transaction_id="", detail=None):
         outcome=outcome,
         transaction_id=transaction_id or "",
         detail=detail or {},
+        actor=_actor.get(),
     )
 
 

@@ -12,6 +12,7 @@ from payments.selectors import orders_in_doubt, orders_stuck
 from payments.services.charge import paid_sale_search
 from payments.services.dispatch import order_dispatch_next
 from payments.services.lifecycle import Action, Outcome, event_record, order_end_locked, order_lock, sale_fields
+from payments.services.verify import money_mismatch
 from payments.statuses import OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,17 @@ def _order_recheck_late_sale(candidate):
         if late_sale.amount != order.amount:
             # Money moved, but not the money this order asked for: a human must look.
             event_record(order, Action.SEARCH, outcome=Outcome.LATE_SALE_AMOUNT_MISMATCH, transaction_id=late_sale.id)
+            return False
+        mismatch = money_mismatch(order, late_sale)
+        if mismatch:
+            # The right amount in another currency or on another account is other money too.
+            event_record(
+                order,
+                Action.SEARCH,
+                outcome=Outcome.LATE_SALE_CURRENCY_MISMATCH,
+                transaction_id=late_sale.id,
+                detail={"reason": mismatch},
+            )
             return False
         # The search result is the gateway's own record of a successful sale for this order_id
         # and amount: as good as a find, so the order is paid without another round trip.

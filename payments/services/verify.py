@@ -24,13 +24,32 @@ def order_verify(*, order_id):
     return sale_verify(order, allowed_from=(OrderStatus.PROCESSING,))
 
 
+def money_mismatch(order, info):
+    """Why the gateway's transaction is not the money this order asked for; "" when it is.
+
+    Braintree charges in the merchant account's currency, so the same amount on another account
+    is other money. An order older than its `merchant_account_id` column is checked on currency.
+    """
+    if info.amount != order.amount or info.order_id != str(order.pk):
+        return f"Gateway has amount {info.amount} for order_id {info.order_id!r}."
+    if info.currency_iso_code != order.currency:
+        return f"Gateway has currency {info.currency_iso_code or '(none)'}, the order {order.currency}."
+    if order.merchant_account_id and info.merchant_account_id != order.merchant_account_id:
+        return (
+            f"Gateway charged merchant account {info.merchant_account_id or '(none)'}, "
+            f"the order's is {order.merchant_account_id}."
+        )
+    return ""
+
+
 def verdict(order, info):
     """`(status, reason)` for an order whose recorded sale the gateway describes as `info`."""
     if info is None:
         return OrderStatus.NEEDS_REVIEW, f"Transaction {order.transaction_id} not found at the gateway."
-    if info.amount != order.amount or info.order_id != str(order.pk):
+    mismatch = money_mismatch(order, info)
+    if mismatch:
         # Money moved, but not the money this order asked for: never call that paid.
-        return OrderStatus.NEEDS_REVIEW, f"Gateway has amount {info.amount} for order_id {info.order_id!r}."
+        return OrderStatus.NEEDS_REVIEW, mismatch
     if info.status in TRANSACTION_PAID_STATUSES:
         return OrderStatus.PAID, ""
     if info.status in TRANSACTION_FAILED_STATUSES:
@@ -63,7 +82,17 @@ def sale_verify(order, *, allowed_from):
         Action.FIND,
         outcome=Outcome.FOUND if info else Outcome.NOT_FOUND,
         transaction_id=transaction_id,
-        detail={"status": info.status, "amount": str(info.amount), "order_id": info.order_id} if info else {},
+        detail=(
+            {
+                "status": info.status,
+                "amount": str(info.amount),
+                "order_id": info.order_id,
+                "currency_iso_code": info.currency_iso_code,
+                "merchant_account_id": info.merchant_account_id,
+            }
+            if info
+            else {}
+        ),
     )
     with transaction.atomic():
         order = order_lock(order.pk)

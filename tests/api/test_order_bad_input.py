@@ -140,7 +140,7 @@ def test_amount_errors_say_what_a_valid_amount_looks_like(post_json, amount, mes
     assert response.json() == {"amount": [message]}
 
 
-@override_settings(PAYMENTS_MAX_AMOUNT="50.00", PAYMENTS_CURRENCIES=["CHF"])
+@override_settings(PAYMENTS_MAX_AMOUNT="50.00", BRAINTREE_MERCHANT_ACCOUNTS={"CHF": "acct_chf"})
 def test_limits_follow_the_configured_maximum_and_currencies(post_json):
     # given a deployment that caps amounts at 50.00 and only takes CHF
     # when an order over the cap in a currency that is not configured is posted
@@ -150,12 +150,14 @@ def test_limits_follow_the_configured_maximum_and_currencies(post_json):
     assert response.status_code == 400
     assert response.json() == {
         "amount": ["The amount must not exceed 50.00."],
-        "currency": ['"USD" is not a supported currency; use one of CHF (upper-case ISO 4217 codes).'],
+        "currency": [
+            '"USD" is not a supported currency; use one of CHF (upper-case ISO 4217 codes with a merchant account).'
+        ],
     }
     assert Order.objects.count() == 0
 
 
-@override_settings(PAYMENTS_CURRENCIES=["CHF"])
+@override_settings(BRAINTREE_MERCHANT_ACCOUNTS={"CHF": "acct_chf"})
 def test_currency_is_required_when_the_usd_default_is_not_configured(post_json):
     # given a deployment without USD
     # when an order omits its currency
@@ -364,3 +366,21 @@ def test_nonces_of_every_braintree_shape_are_accepted(api_client, django_capture
         response = api_client.post("/api/orders/", _valid(payment_method_nonce=nonce), format="json")
     assert response.status_code == 202
     assert Order.objects.get().payment_method_nonce == nonce
+
+
+@override_settings(BRAINTREE_MERCHANT_ACCOUNTS={"USD": "acct_usd", "GBP": "acct_gbp"})
+def test_a_currency_without_a_merchant_account_is_refused_with_a_field_message(post_json):
+    # given a deployment with USD and GBP accounts only
+    # when an order in EUR is posted
+    response = post_json(_valid(currency="EUR"))
+
+    # then it is refused, naming the accepted currencies, and nothing is stored
+    assert response.status_code == 400
+    assert response.json() == {
+        "currency": [
+            '"EUR" is not a supported currency; use one of USD, GBP '
+            "(upper-case ISO 4217 codes with a merchant account)."
+        ]
+    }
+    assert Order.objects.count() == 0
+

@@ -4,6 +4,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from payments.models import Order, OrderStatus
@@ -124,3 +125,14 @@ def test_browsable_api_accepts_session_authentication(user, django_capture_on_co
 
     # then
     assert response.status_code == 202
+
+
+@override_settings(BRAINTREE_MERCHANT_ACCOUNTS={"USD": "acct_usd", "GBP": "acct_gbp"})
+def test_an_accepted_order_records_the_merchant_account_of_its_currency(api_client, django_capture_on_commit_callbacks):
+    # when
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api_client.post("/api/orders/", {**VALID_BODY, "currency": "GBP"}, format="json")
+
+    # then the account it will be charged on is fixed at intake
+    assert response.status_code == 202
+    assert Order.objects.get().merchant_account_id == "acct_gbp"

@@ -162,8 +162,16 @@ def test_transient_sdk_errors_become_gateway_unavailable(sdk, gateway, sdk_error
 
 @pytest.mark.parametrize(
     "sdk_error",
-    [AuthenticationError(), AuthorizationError("forbidden"), UpgradeRequiredError(), ConfigurationError("no key")],
-    ids=type,
+    [
+        AuthenticationError(),
+        AuthorizationError("forbidden"),
+        UpgradeRequiredError(),
+        ConfigurationError("no key"),
+        UnexpectedError("Unexpected HTTP_RESPONSE 400"),
+        UnexpectedError("Unexpected HTTP_RESPONSE 413"),
+        UnexpectedError("Unexpected HTTP_RESPONSE 422"),
+    ],
+    ids=lambda error: f"{type(error).__name__}({error})",
 )
 def test_permanent_sdk_errors_become_gateway_misconfigured(sdk, gateway, sdk_error):
     # given
@@ -239,3 +247,22 @@ def test_the_fake_backend_is_chosen_by_setting_and_starts_with_an_empty_ledger(s
     assert type(fresh).__name__ == "FakeGateway"
     assert fresh.transactions() == []
     gateways.reset_gateway()
+
+
+@pytest.mark.parametrize("operation", ["find", "search"])
+def test_a_4xx_answer_to_find_or_search_is_permanent_too(sdk, gateway, operation):
+    # given
+    error = UnexpectedError("Unexpected HTTP_RESPONSE 400")
+    sdk.transaction.find.side_effect = error
+    sdk.transaction.search.side_effect = error
+    # when / then
+    with pytest.raises(GatewayMisconfigured, match="HTTP 400"):
+        gateway.find("t1") if operation == "find" else gateway.search_by_order_id("o1")
+
+
+def test_an_unexpected_error_that_names_no_status_stays_transient(sdk, gateway):
+    # given: e.g. the SDK's own "unexpected" errors without an HTTP answer
+    sdk.transaction.sale.side_effect = UnexpectedError("Unexpected HTTP_RESPONSE 4000 something")
+    # when / then
+    with pytest.raises(GatewayUnavailable):
+        call_sale(gateway)

@@ -28,6 +28,7 @@ PRODUCTION_ENV = {
     "BRAINTREE_MERCHANT_ID": "m3rch4nt1d",
     "BRAINTREE_PUBLIC_KEY": "pub1ick3y",
     "BRAINTREE_PRIVATE_KEY": "pr1v4t3k3y0123456789",
+    "BRAINTREE_MERCHANT_ACCOUNTS": "USD:acct_usd,GBP:acct_gbp",
 }
 
 
@@ -78,6 +79,9 @@ def test_production_settings_load_with_every_required_variable_set(load_producti
         ({"CELERY_BROKER_URL": None}, "CELERY_BROKER_URL"),
         ({"CACHE_URL": None}, "CACHE_URL"),
         ({"CACHE_URL": "locmemcache://"}, "CACHE_URL must name a cache shared by every process"),
+        ({"BRAINTREE_MERCHANT_ACCOUNTS": None}, "BRAINTREE_MERCHANT_ACCOUNTS is not set"),
+        ({"BRAINTREE_MERCHANT_ACCOUNTS": "USD:sim_merchant_account"}, "simulator merchant account"),
+        ({"PAYMENTS_CURRENCIES": "USD,EUR"}, "PAYMENTS_CURRENCIES .* disagrees with BRAINTREE_MERCHANT_ACCOUNTS"),
     ],
     ids=lambda value: value if isinstance(value, str) else ",".join(f"{k}={v}" for k, v in value.items()),
 )

@@ -1,0 +1,145 @@
+"""The order admin's audit: who ran an action, events that outlive nothing, and a change form
+that never writes over a worker's transition. On the fake gateway, publishing mocked."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
+from django.db.models import ProtectedError
+from django.urls import reverse
+
+from payments.admin import OrderAdmin
+from payments.models import Order, OrderEvent, OrderStatus
+from payments.services import order_charge
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_user():
+    return get_user_model().objects.create_superuser("ops", "ops@example.com", "a-long-admin-password")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def change_form(order, **fields):
+    """The change form's POST body: the fields, and the event inline's (empty) management form."""
+    events = order.events.count()
+    management = {"events-TOTAL_FORMS": events, "events-INITIAL_FORMS": events, "events-MAX_NUM_FORMS": ""}
+    return {**management, **fields, "_save": "Save"}
+
+
+def run_action(admin_client, action, order):
+    return admin_client.post(
+        reverse("admin:payments_order_changelist"),
+        {"action": action, "_selected_action": [str(order.pk)]},
+        follow=True,
+    )
+
+
+def test_a_requeue_names_the_admin_on_its_event_and_in_the_admin_log(admin_client, admin_user, fake, published):
+    # given a parked order
+    order = OrderFactory(status=OrderStatus.NEEDS_REVIEW)
+    # when
+    response = run_action(admin_client, "requeue", order)
+    # then
+    assert response.status_code == 200
+    event = order.events.get(outcome=OrderEvent.Outcome.ADMIN_REQUEUE)
+    assert (event.actor, event.to_status) == (admin_user, OrderStatus.PROCESSING)
+    entry = LogEntry.objects.get(object_id=str(order.pk))
+    assert (entry.user, entry.action_flag) == (admin_user, CHANGE)
+    assert "Re-queued" in entry.get_change_message()
+
+
+def test_a_reverify_names_the_admin_on_every_event_it_appends(admin_client, admin_user, fake, published, committed):
+    # given a sold order whose verify has not run
+    order = OrderFactory(amount=Decimal("10.00"))
+    with committed():
+        order_charge(order_id=order.pk)
+    before = set(order.events.values_list("pk", flat=True))
+    # when
+    run_action(admin_client, "reverify_with_gateway", order)
+    # then: the find and the transition to paid are the admin's
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    new_events = order.events.exclude(pk__in=before)
+    assert [(e.action, e.actor) for e in new_events] == [("find", admin_user), ("transition", admin_user)]
+    # and the worker's earlier events name nobody
+    assert not order.events.filter(pk__in=before, actor__isnull=False).exists()
+    assert LogEntry.objects.filter(object_id=str(order.pk), user=admin_user).count() == 1
+
+
+def test_worker_events_record_no_actor(fake, published, committed):
+    order = OrderFactory()
+    with committed():
+        order_charge(order_id=order.pk)
+    assert not order.events.filter(actor__isnull=False).exists()
+
+
+def test_an_order_with_events_cannot_be_deleted(fake, published, committed):
+    # given
+    order = OrderFactory()
+    with committed():
+        order_charge(order_id=order.pk)
+    # when / then: the audit rows protect their order
+    with pytest.raises(ProtectedError):
+        order.delete()
+    assert OrderEvent.objects.filter(order=order).exists()
+
+
+def test_the_admin_can_delete_neither_orders_nor_events(admin_client):
+    # given
+    order = OrderFactory()
+    OrderEvent.objects.create(order=order, action=OrderEvent.Action.CREATE, to_status=order.status)
+    # when
+    order_delete = admin_client.post(reverse("admin:payments_order_delete", args=[order.pk]), {"post": "yes"})
+    event = order.events.get()
+    event_delete = admin_client.post(reverse("admin:payments_orderevent_delete", args=[event.pk]), {"post": "yes"})
+    # then
+    assert (order_delete.status_code, event_delete.status_code) == (403, 403)
+    assert Order.objects.filter(pk=order.pk).exists() and OrderEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_worker_transition_racing_an_admin_description_save_keeps_the_workers_status(
+    admin_client, fake, published, committed, monkeypatch
+):
+    # given a pending order, and a worker that charges it while the admin's save is in flight:
+    # after the admin view has read the row, before it saves
+    order = OrderFactory(amount=Decimal("10.00"), description="before")
+    read_order = OrderAdmin.get_object
+
+    def get_object_then_worker_runs(self, request, object_id, from_field=None):
+        stale = read_order(self, request, object_id, from_field)
+        if request.method == "POST":
+            with committed():
+                order_charge(order_id=order.pk)
+        return stale
+
+    monkeypatch.setattr(OrderAdmin, "get_object", get_object_then_worker_runs)
+    # when the admin saves a new description
+    response = admin_client.post(
+        reverse("admin:payments_order_change", args=[order.pk]), change_form(order, description="after")
+    )
+    # then the description is the admin's and everything else the worker's
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.description == "after"
+    assert order.status == OrderStatus.PROCESSING
+    assert order.transaction_id and order.gateway_status == "submitted_for_settlement"
+    assert order.payment_method_nonce == ""
+    assert order.claims == 1
+
+
+def test_the_change_form_edits_the_description_only(admin_client):
+    # given
+    order = OrderFactory(description="before")
+    # when
+    response = admin_client.get(reverse("admin:payments_order_change", args=[order.pk]))
+    # then
+    assert list(response.context["adminform"].form.fields) == ["description"]
