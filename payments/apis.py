@@ -132,6 +132,10 @@ ORDER_EXAMPLE = {
     "error_codes": [],
     "created_at": "2026-01-01T12:00:00Z",
     "updated_at": "2026-01-01T12:00:00Z",
+    "errors": [],
+    "failure_reason": "",
+    "gateway_rejection_reason": "",
+    "gateway_rejection_message": "",
 }
 
 

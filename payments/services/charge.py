@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, OrderLeased, ProcessorUnavailable
 from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
+from payments.gateways.codes import rejection_fields
 from payments.models import LastSaleOutcome, Order
 from payments.services.dispatch import publish
 from payments.services.lifecycle import (
@@ -219,6 +220,7 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
             transaction.on_commit(lambda: publish(verify_order_task, order_id))
             return order
         gateway_fields = sale_fields(result.transaction) if result.transaction else {}
+        gateway_fields.update(rejection_fields(result.transaction))
         retrying = result.outcome == SaleOutcome.PROCESSOR_FAILED and attempt + 1 <= settings.PAYMENTS_MAX_RETRIES
         if result.outcome == SaleOutcome.PROCESSOR_FAILED and order.sale_attempt != attempt:
             # A concurrent claimant already moved past this attempt.
