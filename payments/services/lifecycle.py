@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.exceptions import IllegalTransition
+from payments.logs import log_transition
 from payments.models import LastSaleOutcome, Order, OrderEvent
 from payments.statuses import FINAL_STATUSES, OrderStatus
 
@@ -59,6 +60,7 @@ def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, de
         transaction_id=order.transaction_id or "",
         detail=detail or {},
     )
+    log_transition(order, from_status, to_status, outcome=outcome, action=action)
     return order
 
 
