@@ -70,3 +70,20 @@ def test_admin_pages_keep_their_html(admin_client, debug):
 
     # then the admin answers for people, as before (a redirect or an HTML page, not JSON)
     assert not response["Content-Type"].startswith("application/json")
+
+
+def test_an_unexpected_error_answers_json_500_even_with_debug(api_client, debug, monkeypatch):
+    # given a selector that blows up (with DEBUG on Django would render its HTML traceback page)
+    from payments import apis
+
+    def broken(**kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(apis, "order_list_visible_to", broken)
+    api_client.raise_request_exception = False
+    # when
+    response = api_client.get("/api/orders/")
+    # then
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert b"secret" not in response.content
