@@ -25,9 +25,9 @@ def test_last_run_and_run_count_are_written_while_beat_runs(every_two_seconds, b
     # given beat running the reconciler every 2 s
     assert reconcile_task().last_run_at is None
     # when it has sent the task twice (the default sync would wait 3 minutes to write it)
-    wait_until(lambda: sends(beat_stack) >= 2, timeout=30, message="beat sent the reconciler twice")
+    wait_until(lambda: sends(beat_stack) >= 2, timeout=30, desc="beat sent the reconciler twice")
     # then the row says so while beat is still up, and the admin shows a time, not "-"
-    wait_until(lambda: (reconcile_task().total_run_count or 0) >= 2, timeout=10, message="run count written")
+    wait_until(lambda: (reconcile_task().total_run_count or 0) >= 2, timeout=10, desc="run count written")
     task = reconcile_task()
     assert task.last_run_at is not None
     page = admin_client.get(reverse("admin:django_celery_beat_periodictask_changelist")).content.decode()
