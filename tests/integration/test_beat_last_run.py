@@ -22,8 +22,8 @@ def every_two_seconds(reconcile_schedule):
 
 
 def test_last_run_and_run_count_are_written_while_beat_runs(every_two_seconds, beat_stack, admin_client):
-    # given beat running the reconciler every 2 s
-    assert reconcile_task().last_run_at is None
+    # given beat running the reconciler every 2 s, on a task that had never run
+    assert every_two_seconds.last_run_at is None and every_two_seconds.total_run_count == 0
     # when it has sent the task twice (the default sync would wait 3 minutes to write it)
     wait_until(lambda: sends(beat_stack) >= 2, timeout=30, desc="beat sent the reconciler twice")
     # then the row says so while beat is still up, and the admin shows a time, not "-"
