@@ -49,13 +49,14 @@ class Kind:
 
 
 KINDS = [
+    # Short names: the table must fit an 80-column terminal.
     Kind("approved", 40, "paid"),
-    Kind("declined (2000-2999.99)", 15, "failed", amounts=("2000.00", "2099.00")),
-    Kind("gateway rejected (5001.00)", 10, "failed", amounts=("5001.00", "5001.00")),
-    Kind("fraud rejected (nonce)", 5, "failed", nonce="fake-gateway-rejected-fraud-nonce"),
-    Kind("processor unavailable (3000.00)", 10, "failed", amounts=("3000.00", "3000.00")),
-    Kind("invalid card (nonce)", 5, "failed", nonce="fake-luhn-invalid-nonce"),
-    Kind("duplicate pair, one Idempotency-Key", 15, "paid", duplicate=True),
+    Kind("declined 20xx", 15, "failed", amounts=("2000.00", "2099.00")),
+    Kind("rejected 5001", 10, "failed", amounts=("5001.00", "5001.00")),
+    Kind("rejected fraud", 5, "failed", nonce="fake-gateway-rejected-fraud-nonce"),
+    Kind("unavailable 3000", 10, "failed", amounts=("3000.00", "3000.00")),
+    Kind("invalid card", 5, "failed", nonce="fake-luhn-invalid-nonce"),
+    Kind("duplicate pair", 15, "paid", duplicate=True),
 ]
 
 
@@ -158,8 +159,9 @@ def seconds(value):
 
 def render(console, summary):
     table = Table(title="make demo: outcomes and time to final status (s)")
-    for column in ("kind", "expected", "orders", "paid", "failed", "needs_review", "not final", "unexpected", "p50", "p99", "max"):
-        table.add_column(column, justify="left" if column in ("kind", "expected") else "right")
+    # review = needs_review, open = not final yet, odd = ended other than the kind should.
+    for column in ("kind", "expect", "n", "paid", "failed", "review", "open", "odd", "p50", "p99", "max"):
+        table.add_column(column, justify="left" if column in ("kind", "expect") else "right")
     for row in summary["kinds"]:
         table.add_row(
             row["kind"], row["expected"], str(row["orders"]), str(row["paid"]), str(row["failed"]),
@@ -244,6 +246,8 @@ def main(argv=None):
 
     summary = summarize(submissions)
     render(console, summary)
+    console.print("n: orders (a duplicate pair is two POSTs, one order); review: needs_review; open: not final; "
+                  "odd: ended other than its kind should.")
     total = summary["total"]
     if args.json:
         print("DEMO_SUMMARY " + json.dumps(summary), flush=True)

@@ -67,8 +67,9 @@ def banner(web, gateway, flower):
         lines.append(f"  Flower (Celery)        {flower}")
     lines += [
         "",
-        f"  Try it:  make demo          (or: curl -H 'Authorization: Token {token}' {web}/api/orders/)",
-        "  Sandbox amounts and nonces for declines and rejections: README, 'Sandbox values'.",
+        "  Try it:  make demo RATE=5 N=40   (a mix of orders, then a summary table)",
+        "  Declines and rejections: the sandbox amounts and nonces in README, 'Sandbox values'.",
+        "  New admin password:  make admin-password",
     ]
     width = max(len(line) for line in lines) + 2
     rule = "=" * (width + 2)
