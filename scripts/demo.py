@@ -158,20 +158,21 @@ def seconds(value):
 
 
 def render(console, summary):
-    table = Table(title="make demo: outcomes and time to final status (s)")
+    table = Table(title="make demo: outcomes and time to final status (s)", )
     # review = needs_review, open = not final yet, odd = ended other than the kind should.
-    for column in ("kind", "expect", "n", "paid", "failed", "review", "open", "odd", "p50", "p99", "max"):
-        table.add_column(column, justify="left" if column in ("kind", "expect") else "right")
+    table.add_column("kind → expected")
+    for column in ("n", "paid", "failed", "review", "open", "odd", "p50", "p99", "max"):
+        table.add_column(column, justify="right")
     for row in summary["kinds"]:
         table.add_row(
-            row["kind"], row["expected"], str(row["orders"]), str(row["paid"]), str(row["failed"]),
+            f"{row['kind']} → {row['expected']}", str(row["orders"]), str(row["paid"]), str(row["failed"]),
             str(row["needs_review"]), str(row["not_final"]), str(row["unexpected"]),
             seconds(row["p50_s"]), seconds(row["p99_s"]), seconds(row["max_s"]),
         )
     total = summary["total"]
     table.add_section()
     table.add_row(
-        "all", "", str(total["orders"]), "", "", "", str(total["orders"] - total["final"]), str(total["unexpected"]),
+        "all", str(total["orders"]), "", "", "", str(total["orders"] - total["final"]), str(total["unexpected"]),
         seconds(total["p50_s"]), seconds(total["p99_s"]), seconds(total["max_s"]),
     )
     console.print(table)
@@ -191,7 +192,8 @@ def main(argv=None):
         parser.error("--rate must be positive and --orders at least 1")
 
     base_url = args.base_url.rstrip("/")
-    console = Console()
+    # Wide enough for the summary table even where the terminal size is unknown (80 columns).
+    console = Console(width=max(Console().width, 100))
     session = requests.Session()
     # The local stack, never a proxy (the SDK and the simulator have the same rule).
     session.trust_env = False
