@@ -47,7 +47,7 @@ def log_gateway_call(order, call, *, outcome, started, attempt=None, transaction
     """One line per gateway call a service audits; `started` is `time.monotonic()` before the call.
 
     Written right after the call's audit row, so `latency_ms` includes that one insert (about a
-    millisecond against tens for the call); the obs helper's metrics time the call alone.
+    millisecond against tens for the call).
     """
     gateway_log.info(
         logfmt(
