@@ -16,7 +16,16 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from devtools.settings import FAST_SETTINGS
-from devtools.stack import RedisServer, Simulator, WebServer, Worker, environment, start_together, stop_together
+from devtools.stack import (
+    RedisServer,
+    Simulator,
+    WebServer,
+    Worker,
+    environment,
+    http_request,
+    start_together,
+    stop_together,
+)
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -80,3 +89,13 @@ def test_demo_ends_with_every_order_final_and_each_kind_as_expected(web):
     assert summary["total"]["max_s"] is not None
     # and the table was printed for people
     assert "time to final status" in run.stdout
+    # and a 5001.00 rejection says why through the API (real SDK, simulator, worker, gunicorn)
+    status, _, body = http_request(
+        "GET", f"{web.url}/api/orders/?status=failed", headers={"Authorization": f"Token {token}"}
+    )
+    assert status == 200
+    rejected = [o for o in body["results"] if o["amount"] == "5001.00"]
+    assert len(rejected) == rows["rejected 5001"]["orders"]
+    assert {(o["gateway_rejection_reason"], o["failure_reason"]) for o in rejected} == {
+        ("application_incomplete", "Gateway Rejected: application_incomplete")
+    }
