@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install clean admin-password demo
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -19,7 +19,19 @@ install: $(STAMP)
 # unless DATABASE_URL says otherwise; Redis at CELERY_BROKER_URL, started locally if none answers.
 # Settings come from the environment or .env (see .env.example). Steps in scripts/run.sh.
 run: $(STAMP)
-	VENV=$(VENV) scripts/run.sh
+	VENV=$(VENV) FLOWER=$(FLOWER) scripts/run.sh
+
+# A new admin password for `make run`'s database (DEMO_ADMIN_PASSWORD, or generated), printed.
+admin-password: $(STAMP)
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} \
+		$(BIN)/python manage.py bootstrap_demo --reset-admin-password --run-dir .run
+
+# While `make run` is up: a seeded mix of orders at RATE per second, then a summary table.
+RATE ?= 5
+N ?= 40
+SEED ?= 7
+demo: $(STAMP)
+	env -u http_proxy -u HTTP_PROXY $(BIN)/python scripts/demo.py --rate $(RATE) --orders $(N) --seed $(SEED)
 
 # The suite uses the PostgreSQL and Redis on 127.0.0.1 with its own database and Redis db numbers.
 test: $(STAMP)

@@ -96,7 +96,8 @@ def parse_args(argv=None, environ=None):
     parser.add_argument("--fault-paths", nargs="*", metavar="GLOB",
                         help="limit flag faults to these merchant-relative paths")
     parser.add_argument("--fault-methods", nargs="*", metavar="VERB")
-    parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--verbose", action="store_true",
+                        help="log one INFO line per request: method, path, status, latency, faults")
     args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ
     for name, value in (("--max-body-bytes", args.max_body_bytes),

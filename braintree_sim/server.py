@@ -232,6 +232,25 @@ class Handler(BaseHTTPRequestHandler):
         if not self.server.config.quiet:
             log.info("%s %s", self.address_string(), format % args)
 
+    def log_request(self, code="-", size="-"):
+        # Replaced by the one structured line per request that _dispatch writes.
+        self._status = code
+
+    def _log_request_line(self, started):
+        """One logfmt line per request: method, path, status, latency and the faults applied."""
+        if self.server.config.quiet:
+            return
+        status = getattr(self, "_status", "-")
+        status = getattr(status, "value", status)
+        log.info(
+            "request method=%s path=%s status=%s latency_ms=%.1f fault=%s",
+            self.command,
+            urlsplit(self.path).path,
+            "dropped" if getattr(self, "_dropped", False) else status,
+            (time.monotonic() - started) * 1000,
+            ",".join(getattr(self, "_faults", ())) or "none",
+        )
+
     def _send(self, status, body=b"", content_type="application/xml; charset=utf-8"):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -264,6 +283,14 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _dispatch(self):
+        started = time.monotonic()
+        self._status, self._faults, self._dropped = "-", (), False
+        try:
+            self._dispatch_request()
+        finally:
+            self._log_request_line(started)
+
+    def _dispatch_request(self):
         body = self._read_body()
         if body is None:
             return
@@ -295,6 +322,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return self._send(404)
         decision = server.faults.decide(self.command, relative)
+        self._faults = tuple(decision.rules)
         try:
             root, params = xmlcodec.parse(body)
         except xmlcodec.MalformedXML as exc:
@@ -329,6 +357,7 @@ class Handler(BaseHTTPRequestHandler):
     def _drop(self):
         """Close the socket without answering: the work is committed, the client never hears."""
         self.close_connection = True
+        self._dropped = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:

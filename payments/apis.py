@@ -19,7 +19,8 @@ from rest_framework.views import APIView
 
 from payments.exceptions import RequestBodyTooLarge
 from payments.models import Order
-from payments.selectors import order_get_for_owner, order_list_for_owner
+from payments.renderers import API_RENDERERS
+from payments.selectors import order_get_visible_to, order_list_visible_to
 from payments.serializers import (
     ErrorDetailSerializer,
     OrderCreateInputSerializer,
@@ -132,11 +133,24 @@ ORDER_EXAMPLE = {
     "error_codes": [],
     "created_at": "2026-01-01T12:00:00Z",
     "updated_at": "2026-01-01T12:00:00Z",
+    "errors": [],
+    "failure_reason": "",
+    "gateway_rejection_reason": "",
+    "gateway_rejection_message": "",
 }
 
 
 class OrderListCreateApi(APIView):
     """`/api/orders/`: submit an order, or list the caller's orders."""
+
+    # The browsable API's title and text (DRF would show "Order List Create Api" and this
+    # docstring with its literal backticks).
+    name = "Orders"
+    renderer_classes = API_RENDERERS
+    description = (
+        "Submit an order (POST, answered 202 at once; the charge runs in the background) or list "
+        "orders, newest first. You see your own orders; staff see everyone's."
+    )
 
     parser_classes = [BoundedJSONParser]
     # Read by drf-spectacular too, which then documents the page envelope of the list.
@@ -172,7 +186,7 @@ class OrderListCreateApi(APIView):
     def get(self, request):
         filters = OrderListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        orders = order_list_for_owner(owner=request.user, status=filters.validated_data.get("status"))
+        orders = order_list_visible_to(user=request.user, status=filters.validated_data.get("status"))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
@@ -322,6 +336,13 @@ class OrderListCreateApi(APIView):
 class OrderDetailApi(APIView):
     """`/api/orders/<id>/`: one of the caller's orders."""
 
+    name = "Order"
+    renderer_classes = API_RENDERERS
+    description = (
+        "One order. Poll it until its status is paid, failed or needs_review; a failed order "
+        "says why in failure_reason, gateway_rejection_reason and errors."
+    )
+
     @extend_schema(
         operation_id="orders_retrieve",
         tags=["orders"],
@@ -365,7 +386,7 @@ class OrderDetailApi(APIView):
         ],
     )
     def get(self, request, order_id):
-        order = order_get_for_owner(owner=request.user, order_id=order_id)
+        order = order_get_visible_to(user=request.user, order_id=order_id)
         if order is None:
             raise NotFound("No order with this id.")
         return Response(OrderOutputSerializer(order).data)

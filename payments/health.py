@@ -65,6 +65,8 @@ class HealthSerializer(serializers.Serializer):
 class HealthApi(APIView):
     """Liveness of the web process's dependencies, for load balancers and monitors."""
 
+    name = "Health"
+    description = "Whether this web process reaches its database and its broker: 200, or 503 naming what is down."
     authentication_classes = []
     permission_classes = [AllowAny]
     # A throttled probe (429) would take a healthy instance out of the load balancer's rotation.

@@ -49,6 +49,9 @@ class Order(models.Model):
     processor_response_text = models.CharField(max_length=255, blank=True, default="")
     error_codes = models.JSONField(default=list, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True, default="")
+    # Braintree's reason for a gateway_rejected sale (fraud, risk_threshold, ...): the "why" of a
+    # rejection, which has no processor response code or text.
+    gateway_rejection_reason = models.CharField(max_length=64, blank=True, default="")
 
     # Delivery bookkeeping: how often a worker claimed the order, until when the current claim
     # holds, and which sale attempt we are on (it feeds the sale's api_request_key).

@@ -21,6 +21,23 @@ def order_get_for_owner(*, owner, order_id):
     return Order.objects.filter(owner=owner, pk=order_id).first()
 
 
+def order_list_visible_to(*, user, status=None):
+    """The orders `user` may read: staff see everyone's (support, the browsable API), others their own."""
+    if user.is_staff:
+        orders = Order.objects.all()
+        if status is not None:
+            orders = orders.filter(status=status)
+        return orders.order_by("-created_at", "-id")
+    return order_list_for_owner(owner=user, status=status)
+
+
+def order_get_visible_to(*, user, order_id):
+    """One order `user` may read, or None (for a non-staff user, only their own)."""
+    if user.is_staff:
+        return Order.objects.filter(pk=order_id).first()
+    return order_get_for_owner(owner=user, order_id=order_id)
+
+
 def orders_stuck(*, pending_after_seconds, processing_after_seconds, limit, now=None):
     """Active orders nobody has moved for a while: pending ones, and processing ones whose lease expired.
 

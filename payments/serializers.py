@@ -16,8 +16,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from payments.gateways.codes import errors_explained, rejection_reason_message
 from payments.models import Order, OrderStatus
 
 # A plain decimal: optional sign, ASCII digits, optional fraction. No exponent ("1e3"), no "NaN"
@@ -159,6 +161,13 @@ class OrderListFilterSerializer(serializers.Serializer):
     )
 
 
+class GatewayErrorSerializer(serializers.Serializer):
+    """One Braintree validation error of a sale: its code and what it means."""
+
+    code = serializers.CharField(help_text='Braintree error code, e.g. "91564".')
+    message = serializers.CharField(help_text="Braintree's message for the code.")
+
+
 class OrderOutputSerializer(serializers.ModelSerializer):
     """An order as API clients see it. The nonce and delivery bookkeeping stay private."""
 
@@ -166,6 +175,19 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     error_codes = serializers.ListField(
         child=serializers.CharField(),
         help_text="Braintree error codes of a rejected sale, as strings (e.g. \"91564\").",
+    )
+    errors = serializers.SerializerMethodField(
+        help_text="`error_codes` explained: one `{code, message}` per Braintree validation error."
+    )
+    failure_reason = serializers.CharField(
+        help_text="Why the order failed or waits for review, in words (blank while it is fine)."
+    )
+    gateway_rejection_reason = serializers.CharField(
+        help_text="Braintree's gateway_rejection_reason of a rejected sale, e.g. fraud or "
+        "application_incomplete (blank unless the gateway rejected the sale)."
+    )
+    gateway_rejection_message = serializers.SerializerMethodField(
+        help_text="`gateway_rejection_reason` explained (blank without a rejection)."
     )
 
     class Meta:
@@ -183,6 +205,10 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "error_codes",
             "created_at",
             "updated_at",
+            "errors",
+            "failure_reason",
+            "gateway_rejection_reason",
+            "gateway_rejection_message",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -192,6 +218,14 @@ class OrderOutputSerializer(serializers.ModelSerializer):
                 "help_text": "Raw Braintree status, e.g. submitted_for_settlement or processor_declined."
             },
         }
+
+
+    @extend_schema_field(GatewayErrorSerializer(many=True))
+    def get_errors(self, order):
+        return errors_explained(order.error_codes)
+
+    def get_gateway_rejection_message(self, order) -> str:
+        return rejection_reason_message(order.gateway_rejection_reason)
 
 
 class ErrorDetailSerializer(serializers.Serializer):

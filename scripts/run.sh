@@ -21,6 +21,19 @@ python scripts/dev_redis.py ensure
 trap 'python scripts/dev_redis.py stop' EXIT
 
 python manage.py migrate --noinput
-python manage.py bootstrap_demo --base-url "http://127.0.0.1:$WEB_PORT"
+# Keeps the demo token (and a generated admin password) in .run/ for the banner and `make demo`.
+python manage.py bootstrap_demo --base-url "http://127.0.0.1:$WEB_PORT" --run-dir .run
+procfile=Procfile.dev
+if [ "${FLOWER:-}" = "1" ]; then
+  # honcho reads one Procfile: Procfile.dev plus the Flower line.
+  mkdir -p .run && cat Procfile.dev Procfile.flower > .run/Procfile.flower
+  procfile=.run/Procfile.flower
+fi
 echo "Starting web (http://127.0.0.1:$WEB_PORT), worker, default, beat, gateway; Ctrl-C stops them."
-honcho -f Procfile.dev start
+echo "The token, logins and URLs are printed again once every process answers."
+# The box comes last, after the processes' own banners: it waits for /healthz, the simulator
+# and a ping from both workers.
+FLOWER="${FLOWER:-}" python scripts/ready_banner.py &
+banner_pid=$!
+trap 'kill "$banner_pid" 2>/dev/null; python scripts/dev_redis.py stop' EXIT
+honcho -f "$procfile" -d . start

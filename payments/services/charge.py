@@ -6,6 +6,7 @@ whose task ran out of retries.
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, OrderLeased, ProcessorUnavailable
 from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
+from payments.gateways.codes import rejection_fields
+from payments.logs import log_gateway_call
 from payments.models import LastSaleOutcome, Order
 from payments.services.dispatch import publish
 from payments.services.lifecycle import (
@@ -95,6 +98,7 @@ def _order_release(order_id, claims):
 
 def paid_sale_search(order):
     """Search the gateway for a successful sale of this order (recorded as an event); None if none."""
+    started = time.monotonic()
     transactions = get_gateway().search_by_order_id(str(order.pk))
     paid = [txn for txn in transactions if txn.is_paid]
     event_record(
@@ -104,6 +108,7 @@ def paid_sale_search(order):
         transaction_id=paid[0].id if paid else "",
         detail={"transactions": [{"id": t.id, "status": t.status} for t in transactions]},
     )
+    log_gateway_call(order, "search", outcome=Outcome.FOUND_PAID if paid else Outcome.NO_PAID_SALE, started=started)
     if len(paid) > 1:
         # Promise 2 is broken at the gateway: adopt the first, and say so loudly.
         logger.error("Order %s has %d successful sales at the gateway: %s", order.pk, len(paid), [t.id for t in paid])
@@ -165,6 +170,7 @@ def _charge_claimed(order, search_first):
     if not order.payment_method_nonce:
         return order_park(order.pk, reason="No payment method nonce left to charge.")
     attempt = order.sale_attempt
+    started = time.monotonic()
     try:
         result = get_gateway().sale(
             order_id=str(order.pk),
@@ -178,12 +184,21 @@ def _charge_claimed(order, search_first):
         )
     except GatewayUnavailable as exc:
         sale_event_record(order, LastSaleOutcome.UNAVAILABLE, detail={"error": str(exc)[:500]})
+        log_gateway_call(order, "sale", outcome=LastSaleOutcome.UNAVAILABLE, started=started, attempt=attempt)
         raise
     sale_event_record(
         order,
         result.outcome,
         transaction_id=result.transaction.id if result.transaction else "",
         detail={"error_codes": result.error_codes, "attempt": attempt},
+    )
+    log_gateway_call(
+        order,
+        "sale",
+        outcome=result.outcome,
+        started=started,
+        attempt=attempt,
+        transaction_id=result.transaction.id if result.transaction else "",
     )
     if _needs_lookup(result):
         existing = paid_sale_search(order)
@@ -221,6 +236,7 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
             transaction.on_commit(lambda: publish(verify_order_task, order_id))
             return order
         gateway_fields = sale_fields(result.transaction) if result.transaction else {}
+        gateway_fields.update(rejection_fields(result.transaction))
         retrying = result.outcome == SaleOutcome.PROCESSOR_FAILED and attempt + 1 <= settings.PAYMENTS_MAX_RETRIES
         if result.outcome == SaleOutcome.PROCESSOR_FAILED and order.sale_attempt != attempt:
             # A concurrent claimant already moved past this attempt.

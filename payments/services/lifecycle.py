@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.exceptions import IllegalTransition
+from payments.logs import log_transition
 from payments.models import LastSaleOutcome, Order, OrderEvent
 from payments.statuses import FINAL_STATUSES, OrderStatus
 
@@ -78,6 +79,7 @@ def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, de
         detail=detail or {},
         actor=_actor.get(),
     )
+    log_transition(order, from_status, to_status, outcome=outcome, action=action)
     return order
 
 

@@ -1,9 +1,12 @@
 """Verifying a recorded sale with the gateway: the order becomes paid, failed or needs_review."""
 
+import time
+
 from django.db import transaction
 
 from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
 from payments.gateways import get_gateway
+from payments.logs import log_gateway_call
 from payments.models import Order
 from payments.services.lifecycle import Action, Outcome, event_record, order_end_locked, order_lock, order_park
 from payments.statuses import TRANSACTION_FAILED_STATUSES, TRANSACTION_PAID_STATUSES, OrderStatus
@@ -63,6 +66,7 @@ def sale_verify(order, *, allowed_from):
     The order is left alone if, meanwhile, it left `allowed_from` or its transaction changed.
     """
     transaction_id = order.transaction_id
+    started = time.monotonic()
     try:
         info = get_gateway().find(transaction_id)
     except GatewayUnavailable as exc:
@@ -73,6 +77,7 @@ def sale_verify(order, *, allowed_from):
             transaction_id=transaction_id,
             detail={"error": str(exc)[:500]},
         )
+        log_gateway_call(order, "find", outcome=Outcome.UNAVAILABLE, started=started, transaction_id=transaction_id)
         raise
     except GatewayMisconfigured as exc:
         order_park(order.pk, reason=str(exc))
@@ -93,6 +98,9 @@ def sale_verify(order, *, allowed_from):
             if info
             else {}
         ),
+    )
+    log_gateway_call(
+        order, "find", outcome=Outcome.FOUND if info else Outcome.NOT_FOUND, started=started, transaction_id=transaction_id
     )
     with transaction.atomic():
         order = order_lock(order.pk)

@@ -42,6 +42,13 @@ def test_client_reads_its_order_with_the_gateway_outcome(api_client, user):
         "processor_response_code": "2000",
         "processor_response_text": "Do Not Honor",
         "error_codes": ["81509", "91564"],
+        "errors": [
+            {"code": "81509", "message": "Credit card type is not accepted by this merchant account."},
+            {"code": "91564", "message": "Cannot use a payment_method_nonce more than once."},
+        ],
+        "failure_reason": "",
+        "gateway_rejection_reason": "",
+        "gateway_rejection_message": "",
     }
     assert set(body) >= {"created_at", "updated_at"}
     assert "payment_method_nonce" not in body

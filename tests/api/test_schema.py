@@ -64,7 +64,7 @@ def test_unexpected_error_answers_500_as_json_without_details(api_client, monkey
     def broken(**kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(apis, "order_list_for_owner", broken)
+    monkeypatch.setattr(apis, "order_list_visible_to", broken)
     api_client.raise_request_exception = False
 
     # when

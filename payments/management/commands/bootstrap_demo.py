@@ -1,7 +1,15 @@
-"""`manage.py bootstrap_demo`: the demo API client and an admin login for `make run`. Idempotent."""
+"""`manage.py bootstrap_demo`: the demo API client and an admin login for `make run`. Idempotent.
+
+The admin password is generated once (or taken from DEMO_ADMIN_PASSWORD) and never changed by a
+later run, so a password an admin chose survives restarts; `--reset-admin-password` (`make
+admin-password`) sets a new one and prints it. With `--run-dir`, the demo token and a generated
+password are also written there (mode 0600, `.run/` is git-ignored) for the banner `make run`
+prints last and for `make demo`: development credentials only, for the local simulator stack.
+"""
 
 import os
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -10,6 +18,17 @@ from rest_framework.authtoken.models import Token
 
 DEMO_USERNAME = "demo"
 ADMIN_USERNAME = "admin"
+TOKEN_FILE = "demo-token"
+PASSWORD_FILE = "admin-password"
+
+
+def write_private(path, text):
+    """Write `text` to `path` readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / ".gitignore").write_text("*\n")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text + "\n")
 
 
 class Command(BaseCommand):
@@ -19,23 +38,37 @@ class Command(BaseCommand):
         parser.add_argument(
             "--base-url", default="http://127.0.0.1:8000", help="where the web process listens"
         )
+        parser.add_argument(
+            "--reset-admin-password",
+            action="store_true",
+            help="set a new admin password (DEMO_ADMIN_PASSWORD, or a generated one) and print it",
+        )
+        parser.add_argument(
+            "--run-dir", default=None, help=f"also write {TOKEN_FILE} and a generated {PASSWORD_FILE} here"
+        )
 
-    def handle(self, *args, base_url, **options):
+    def handle(self, *args, base_url, reset_admin_password=False, run_dir=None, **options):
         base_url = base_url.rstrip("/")
+        run_dir = Path(run_dir) if run_dir else None
         with transaction.atomic():
             token = self._demo_token()
-            admin_password = self._admin_password()
+            admin_password = self._admin_password(reset=reset_admin_password)
+            if run_dir is not None:
+                self._keep_files(run_dir, token.key, admin_password)
 
+        if reset_admin_password:
+            self.stdout.write(f"Admin login: {base_url}/admin/ user {ADMIN_USERNAME} password {admin_password}")
+            return
         self.stdout.write(f"Demo API token (user {DEMO_USERNAME}): {token.key}")
         if admin_password is not None:
-            # Printed once, when it was generated; it is never written anywhere else.
+            # Printed when it was generated; with --run-dir also kept in run_dir for the banner.
             self.stdout.write(
                 f"Admin login: {base_url}/admin/ user {ADMIN_USERNAME} password {admin_password}"
             )
         else:
             source = "DEMO_ADMIN_PASSWORD"
             if not os.environ.get("DEMO_ADMIN_PASSWORD"):
-                source = "unchanged; set DEMO_ADMIN_PASSWORD to reset"
+                source = "unchanged; `make admin-password` resets and prints it"
             self.stdout.write(f"Admin login: {base_url}/admin/ user {ADMIN_USERNAME} (password: {source})")
         self.stdout.write(self._curl_example(base_url, token.key))
 
@@ -48,10 +81,10 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=user)
         return token
 
-    def _admin_password(self):
+    def _admin_password(self, reset=False):
         """Set the admin password from DEMO_ADMIN_PASSWORD, or generate one for a new admin.
 
-        Returns the password only when it was generated here, so it can be shown once.
+        Returns the password only when it was generated (or reset) here, so it can be shown.
         """
         User = get_user_model()
         wanted = os.environ.get("DEMO_ADMIN_PASSWORD") or None
@@ -60,10 +93,28 @@ class Command(BaseCommand):
             password = wanted or secrets.token_urlsafe(12)
             User.objects.create_superuser(username=ADMIN_USERNAME, email="", password=password)
             return None if wanted else password
+        if reset:
+            password = wanted or secrets.token_urlsafe(12)
+            admin.set_password(password)
+            # A reset admin that was locked out or demoted is usable again.
+            admin.is_active = admin.is_staff = admin.is_superuser = True
+            admin.save(update_fields=["password", "is_active", "is_staff", "is_superuser"])
+            return password
         if wanted and not admin.check_password(wanted):
             admin.set_password(wanted)
             admin.save(update_fields=["password"])
         return None
+
+    def _keep_files(self, run_dir, token_key, admin_password):
+        write_private(run_dir / TOKEN_FILE, token_key)
+        password_path = run_dir / PASSWORD_FILE
+        if admin_password is not None:
+            write_private(password_path, admin_password)
+            return
+        admin = get_user_model().objects.get(username=ADMIN_USERNAME)
+        if password_path.exists() and not admin.check_password(password_path.read_text().strip()):
+            # Changed since (in the admin, or from DEMO_ADMIN_PASSWORD): never show a stale one.
+            password_path.unlink()
 
     @staticmethod
     def _curl_example(base_url, key):
