@@ -45,29 +45,14 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ("reverify_with_gateway", "requeue")
     # The nonce is a spent or spendable credential: never shown, never editable.
     exclude = ("payment_method_nonce",)
-    readonly_fields = (
-        "id",
-        "owner",
-        "amount",
-        "currency",
-        "merchant_account_id",
-        "status",
-        "transaction_id",
-        "gateway_status",
-        "processor_response_code",
-        "processor_response_text",
-        "error_codes",
-        "failure_reason",
-        "claims",
-        "sale_attempt",
-        "lease_expires_at",
-        "ever_claimed",
-        "last_sale_outcome",
-        "idempotency_key",
-        "request_fingerprint",
-        "created_at",
-        "updated_at",
-    )
+    def get_readonly_fields(self, request, obj=None):
+        # Everything but the editable fields, derived from the model so that a column added
+        # later for the workers is read-only from the start.
+        return [
+            field.name
+            for field in Order._meta.concrete_fields
+            if field.name not in self.editable_fields and field.name not in self.exclude
+        ]
 
     @admin.display(description="id", ordering="id")
     def short_id(self, order):
