@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "payments"
+
+    def ready(self):
+        # Celery signal handlers of the metrics (retries, reconciler runs); harmless in the web.
+        from payments import metrics_celery  # noqa: F401
