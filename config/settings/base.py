@@ -257,16 +257,15 @@ LOGGING = {
 
 # --- Metrics and the ops dashboard (README, "Watching it") ------------------------------------
 
-# django-prometheus: request/response metrics. Before outermost and After innermost, as its docs
-# ask (https://github.com/django-commons/django-prometheus#configuration); AxesMiddleware keeps
-# its place after everything else that handles the response. The database ENGINE stays Django's
-# own: its wrapper is not needed for the payments gauges, which read the database at scrape time.
+# django-prometheus: request/response metrics. Before goes first, as its docs ask; After goes just
+# before AxesMiddleware, which must stay last (django-axes), so After still sees the answer of
+# every view and lockout (https://github.com/django-commons/django-prometheus#configuration). The
+# database ENGINE stays Django's own: the payments gauges read the database at scrape time.
 INSTALLED_APPS += ["django_prometheus"]
-MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    *MIDDLEWARE,
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
-]
+MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "django_prometheus.middleware.PrometheusAfterMiddleware"
+)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Set: GET /metrics needs `Authorization: Bearer <token>`. Unset: it answers loopback clients only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
