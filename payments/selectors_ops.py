@@ -27,6 +27,8 @@ from payments.statuses import ACTIVE_STATUSES, FINAL_STATUSES, OrderStatus
 GATEWAY_ERROR_OUTCOMES = (OrderEvent.Outcome.UNAVAILABLE, OrderEvent.Outcome.PROCESSOR_FAILED)
 RECONCILER_HEARTBEAT = "reconciler"
 _COUNTS_CACHE_KEY = "payments:ops:order-counts"
+# Statuses whose rows stay few however large the table grows: counted fresh on every read.
+_FEW_STATUSES = (*ACTIVE_STATUSES, OrderStatus.NEEDS_REVIEW)
 
 
 @dataclass(frozen=True)
@@ -37,16 +39,27 @@ class OpsSnapshot:
 
 
 def order_counts_by_status():
-    """{status: count} for every status (zeros included), at most a few seconds old."""
+    """{status: count} for every status (zeros included).
+
+    The statuses an operator acts on (pending, processing, needs_review) are counted on every
+    call: they are few rows, read as index-only ranges of `order_status_by_age`. Paid and failed
+    grow without bound, so their GROUP BY (about 0.1 s at a million orders) is shared through the
+    cache for PAYMENTS_OPS_COUNTS_CACHE_SECONDS.
+    """
     ttl = settings.PAYMENTS_OPS_COUNTS_CACHE_SECONDS
     counts = cache.get(_COUNTS_CACHE_KEY) if ttl else None
     if counts is None:
         counts = dict.fromkeys(OrderStatus.values, 0)
-        rows = Order.objects.order_by().values_list("status").annotate(n=Count("*"))
-        counts.update({status: n for status, n in rows})
+        counts.update(_counts(Order.objects.all()))
         if ttl:
             cache.set(_COUNTS_CACHE_KEY, counts, ttl)
-    return counts
+    fresh = dict.fromkeys(_FEW_STATUSES, 0)
+    fresh.update(_counts(Order.objects.filter(status__in=_FEW_STATUSES)))
+    return {**counts, **fresh}
+
+
+def _counts(orders):
+    return dict(orders.order_by().values_list("status").annotate(n=Count("*")))
 
 
 def oldest_active_order_age_seconds(*, now=None):
