@@ -22,7 +22,7 @@ from payments.metrics import metrics_registry
 from payments.statuses import OrderStatus
 
 THROUGHPUT_MINUTES = 15
-NEEDS_REVIEW_SHOWN = 20
+NEEDS_REVIEW_SHOWN = 10
 GATEWAY_ERRORS_WINDOW_SECONDS = 3600
 GATEWAY_ERRORS_SHOWN = 10
 DASHBOARD_QUEUES = ("payments", "default", "maintenance")

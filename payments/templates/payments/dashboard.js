@@ -91,13 +91,16 @@
       orderLink(row, o.id, o.admin_url);
       cell(row, o.amount + " " + o.currency, "num");
       cell(row, o.reason || "–", "reason");
-      cell(row, duration(o.parked_seconds));
+      cell(row, duration(o.parked_seconds), "age");
     }, "Nothing waits for a human.");
+    const hidden = d.counts.needs_review - d.needs_review.length;
+    $("review-more").hidden = hidden <= 0;
+    $("review-more-count").textContent = hidden.toLocaleString();
     rows($("gateway-errors"), d.gateway_errors, (row, e) => {
       orderLink(row, e.order_id, e.admin_url);
       cell(row, e.action);
       cell(row, e.outcome.replace("_", " "), "outcome");
-      cell(row, new Date(e.at).toLocaleTimeString());
+      cell(row, new Date(e.at).toLocaleTimeString(), "age");
     }, "No gateway errors.");
 
     $("updated").textContent = "updated " + new Date(d.generated_at).toLocaleTimeString();
