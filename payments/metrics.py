@@ -119,6 +119,18 @@ class OrdersCollector:
             "payments_orders_needs_review", "Orders parked in needs_review for a human.",
             value=snapshot.counts.get("needs_review", 0),
         )
+        queues = GaugeMetricFamily(
+            "payments_queue_messages", "Messages waiting in a broker queue (absent when the broker did not answer).",
+            labels=["queue"],
+        )
+        for queue, depth in snapshot.queue_depths.items():
+            if depth is not None:
+                queues.add_metric([queue], depth)
+        yield queues
+        yield GaugeMetricFamily(
+            "payments_broker_up", "1 if the broker answered the queue-depth probe of this scrape.",
+            value=1 if all(d is not None for d in snapshot.queue_depths.values()) else 0,
+        )
         if snapshot.reconciler_last_run is not None:
             yield GaugeMetricFamily(
                 "payments_reconciler_last_run_timestamp_seconds",

@@ -25,7 +25,6 @@ THROUGHPUT_MINUTES = 15
 NEEDS_REVIEW_SHOWN = 10
 GATEWAY_ERRORS_WINDOW_SECONDS = 3600
 GATEWAY_ERRORS_SHOWN = 10
-DASHBOARD_QUEUES = ("payments", "default", "maintenance")
 REFRESH_SECONDS = 5
 
 
@@ -71,7 +70,9 @@ def dashboard_data_build(now=None):
     counts = selectors_ops.order_counts_by_status()
     oldest = selectors_ops.oldest_active_order_age_seconds(now=now)
     last_run = selectors_ops.reconciler_last_run()
-    depths = selectors_ops.queue_depths(DASHBOARD_QUEUES, timeout=settings.PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS)
+    depths = selectors_ops.queue_depths(
+        selectors_ops.OPS_QUEUES, timeout=settings.PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS
+    )
     return {
         "generated_at": now.isoformat(),
         "counts": counts,

@@ -26,6 +26,8 @@ from payments.statuses import ACTIVE_STATUSES, FINAL_STATUSES, OrderStatus
 # Gateway answers that mean the gateway, not the customer's card, went wrong.
 GATEWAY_ERROR_OUTCOMES = (OrderEvent.Outcome.UNAVAILABLE, OrderEvent.Outcome.PROCESSOR_FAILED)
 RECONCILER_HEARTBEAT = "reconciler"
+# The queues the service's workers consume (CELERY_TASK_ROUTES and the default queue).
+OPS_QUEUES = ("payments", "default", "maintenance")
 _COUNTS_CACHE_KEY = "payments:ops:order-counts"
 # Statuses whose rows stay few however large the table grows: counted fresh on every read.
 _FEW_STATUSES = (*ACTIVE_STATUSES, OrderStatus.NEEDS_REVIEW)
@@ -36,6 +38,7 @@ class OpsSnapshot:
     counts: dict
     oldest_active_age_seconds: float | None
     reconciler_last_run: datetime | None
+    queue_depths: dict
 
 
 def order_counts_by_status():
@@ -119,6 +122,7 @@ def ops_snapshot_for_metrics():
         counts=order_counts_by_status(),
         oldest_active_age_seconds=oldest_active_order_age_seconds(),
         reconciler_last_run=reconciler_last_run(),
+        queue_depths=queue_depths(OPS_QUEUES, timeout=settings.PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS),
     )
 
 

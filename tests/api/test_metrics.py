@@ -233,3 +233,22 @@ def test_a_rolled_back_ending_is_not_observed(client, django_capture_on_commit_c
     # then
     count = "payments_order_time_to_final_seconds_count"
     assert value(samples(scrape(client)), count, status="failed") == value(before, count, status="failed")
+
+
+def test_queue_depths_are_read_from_the_broker(client):
+    # when
+    found = samples(scrape(client))
+    # then
+    assert value(found, "payments_broker_up") == 1
+    assert {dict(labels)["queue"] for name, labels in found if name == "payments_queue_messages"} == {
+        "payments", "default", "maintenance"
+    }
+
+
+def test_a_down_broker_leaves_queue_depths_absent_and_broker_up_zero(client, broker_down):
+    # when
+    found = samples(scrape(client))
+    # then the database gauges are still there
+    assert value(found, "payments_broker_up") == 0
+    assert not any(name == "payments_queue_messages" for name, _ in found)
+    assert ("payments_orders", frozenset({("status", "paid")})) in found
