@@ -68,9 +68,8 @@ def test_dashboard_data_counts_orders_by_status(staff_client):
 
 def test_needs_review_queue_lists_parked_orders_oldest_first_with_admin_links(staff_client):
     # given
-    older, newer = OrderFactory(status=OrderStatus.NEEDS_REVIEW, failure_reason="Gave up after 6 retries"), OrderFactory(
-        status=OrderStatus.NEEDS_REVIEW
-    )
+    older = OrderFactory(status=OrderStatus.NEEDS_REVIEW, failure_reason="Gave up after 6 retries")
+    newer = OrderFactory(status=OrderStatus.NEEDS_REVIEW)
     Order.objects.filter(pk=older.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
     # when
     queue = staff_client.get(DATA_URL).json()["needs_review"]

@@ -125,7 +125,8 @@ def test_a_parked_order_raises_the_needs_review_gauge(client):
 
 def test_oldest_pending_age_is_the_oldest_active_orders_age(client):
     # given one active order created ten minutes ago, a newer one, and an older settled one
-    old, new, settled = OrderFactory(), OrderFactory(status=OrderStatus.PROCESSING), OrderFactory(status=OrderStatus.FAILED)
+    old, settled = OrderFactory(), OrderFactory(status=OrderStatus.FAILED)
+    OrderFactory(status=OrderStatus.PROCESSING)
     now = timezone.now()
     Order.objects.filter(pk=old.pk).update(created_at=now - timedelta(minutes=10))
     Order.objects.filter(pk=settled.pk).update(created_at=now - timedelta(hours=5))

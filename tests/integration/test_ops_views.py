@@ -123,10 +123,11 @@ def test_metrics_after_real_workers_match_the_database_and_the_gateway_ledger(st
     stack.final(token, str(stuck.pk))
 
     # when the web's /metrics is scraped (after the reconciler's heartbeat landed)
-    found = wait_until(
-        lambda: (m := stack.metrics()) and value(m, "payments_reconciler_last_run_timestamp_seconds") and m,
-        timeout=15, desc="the reconciler's heartbeat in /metrics",
-    )
+    def scrape_after_heartbeat():
+        found = stack.metrics()
+        return found if value(found, "payments_reconciler_last_run_timestamp_seconds") else None
+
+    found = wait_until(scrape_after_heartbeat, timeout=15, desc="the reconciler's heartbeat in /metrics")
 
     # then the gauges are the database's counts
     assert parked["status"] == "needs_review"
@@ -167,12 +168,12 @@ def test_metrics_after_real_workers_match_the_database_and_the_gateway_ledger(st
 
 def test_metrics_refuse_a_scrape_without_the_token_when_one_is_set(stack):
     # given a second web process of the same stack with METRICS_TOKEN set
-    env = {**stack.web.env, "METRICS_TOKEN": "s3cret-metrics-token"}
-    with WebServer(env=env, run_dir=stack.web.run_dir) as web:
+    secret = "s3cret-metrics-token"
+    with WebServer(env={**stack.web.env, "METRICS_TOKEN": secret}, run_dir=stack.web.run_dir) as web:
         # when
         missing, _, _ = http_request("GET", f"{web.url}/metrics")
         wrong, _, _ = http_request("GET", f"{web.url}/metrics", headers={"Authorization": "Bearer nope"})
-        right, _, text = http_request("GET", f"{web.url}/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
+        right, _, text = http_request("GET", f"{web.url}/metrics", headers={"Authorization": f"Bearer {secret}"})
     # then
     assert (missing, wrong, right) == (401, 403, 200)
     assert "payments_orders" in text
@@ -187,7 +188,7 @@ def chromium_or_skip():
     return pytest.importorskip("playwright.sync_api", reason="playwright is not installed: make install")
 
 
-def test_dashboard_in_a_real_browser_shows_what_the_database_holds(stack, token, live_password="ops-dashboard-pw-1"):
+def test_dashboard_in_a_real_browser_shows_what_the_database_holds(stack, token):
     sync_api = chromium_or_skip()
     # given a few finished orders, one parked for review, and a staff user
     stack.sim.reset()
@@ -195,6 +196,7 @@ def test_dashboard_in_a_real_browser_shows_what_the_database_holds(stack, token,
         stack.final(token, stack.submit(token, amount))
     parked = OrderFactory(status=OrderStatus.NEEDS_REVIEW, failure_reason="Gave up after 3 retries: 503")
     staff = UserFactory(username="ops", is_staff=True)
+    live_password = "ops-dashboard-pw-1"
     staff.set_password(live_password)
     staff.save()
     # Read before the browser starts: Playwright's sync API runs an event loop in this thread,
