@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean admin-password demo
+.PHONY: run test install clean admin-password demo browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -39,3 +39,10 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .run
+
+# The dashboard's browser test (tests/integration/test_ops_views.py): Debian's chromium, driven by
+# Playwright for Python from requirements-dev.txt. Never `playwright install`: it downloads a browser
+# build of its own. Needs root (CI runs as root); the test skips, naming this target, without chromium.
+browser-deps: $(STAMP)
+	command -v chromium >/dev/null || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+	$(BIN)/python -c 'import playwright.sync_api'

@@ -9,3 +9,5 @@ class PaymentsConfig(AppConfig):
         from payments.logs import install_log_filters
 
         install_log_filters()
+        # Celery signal handlers of the metrics (retries, reconciler runs); harmless in the web.
+        from payments import metrics_celery  # noqa: F401

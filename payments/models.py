@@ -103,6 +103,9 @@ class Order(models.Model):
             ),
             models.Index(fields=["owner", "-created_at"], name="order_owner_recent"),
             models.Index(fields=["transaction_id"], name="order_transaction_id"),
+            # The ops dashboard and /metrics: counts by status (index-only), throughput and the
+            # needs_review queue as ranges in a bounded window (payments/selectors_ops.py).
+            models.Index(fields=["status", "updated_at"], name="order_status_by_age"),
         ]
 
     def __str__(self):
@@ -181,6 +184,29 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The dashboard's recent gateway errors: only those (rare) events are in the index.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(outcome__in=["unavailable", "processor_failed"]),
+                name="orderevent_gateway_errors",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.action} {self.from_status}->{self.to_status} {self.outcome}"
+
+
+class OpsHeartbeat(models.Model):
+    """When a periodic job last finished, written by the worker that ran it, read by /metrics and `/`.
+
+    The web process cannot see a worker's memory, and beat's PeriodicTask.last_run_at says when a
+    run was sent, not that it finished: this row says it finished.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    last_run_at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"

@@ -2,6 +2,7 @@ from django.urls import path
 
 from payments.apis import OrderDetailApi, OrderListCreateApi
 from payments.health import HealthApi
+from payments import ops_views
 
 app_name = "payments"
 
@@ -9,4 +10,7 @@ urlpatterns = [
     path("api/orders/", OrderListCreateApi.as_view(), name="order-list"),
     path("api/orders/<uuid:order_id>/", OrderDetailApi.as_view(), name="order-detail"),
     path("healthz", HealthApi.as_view(), name="healthz"),
+    path("metrics", ops_views.metrics, name="metrics"),
+    path("", ops_views.dashboard, name="dashboard"),
+    path("ops/dashboard.json", ops_views.dashboard_data, name="dashboard-data"),
 ]

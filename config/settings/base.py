@@ -277,3 +277,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"braintree": {"level": "WARNING"}},
 }
+
+# --- Metrics and the ops dashboard (README, "Watching it") ------------------------------------
+
+# django-prometheus: request/response metrics. Before goes first, as its docs ask; After goes just
+# before AxesMiddleware, which must stay last (django-axes), so After still sees the answer of
+# every view and lockout (https://github.com/django-commons/django-prometheus#configuration). The
+# database ENGINE stays Django's own: the payments gauges read the database at scrape time.
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "django_prometheus.middleware.PrometheusAfterMiddleware"
+)
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# Set: GET /metrics needs `Authorization: Bearer <token>`. Unset: it answers loopback clients only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Counts by status are shared through the default cache for this long, so that many dashboards
+# and scrapes cost one GROUP BY per interval (0: count on every read).
+PAYMENTS_OPS_COUNTS_CACHE_SECONDS = env.int("PAYMENTS_OPS_COUNTS_CACHE_SECONDS", default=5)
+# The dashboard's broker probe (queue depth) gives up after this long and shows "unknown".
+PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS = env.float("PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS", default=1.0)

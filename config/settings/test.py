@@ -29,3 +29,5 @@ BRAINTREE_TIMEOUT_SECONDS = env.int("BRAINTREE_TIMEOUT_SECONDS", default=3)
 API_ORDER_CREATE_RATE = env.str("API_ORDER_CREATE_RATE", default=None)
 API_ANON_RATE = env.str("API_ANON_RATE", default=None)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# A test compares the dashboard and /metrics with the rows it just wrote: no cached counts.
+PAYMENTS_OPS_COUNTS_CACHE_SECONDS = env.int("PAYMENTS_OPS_COUNTS_CACHE_SECONDS", default=0)

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from payments.gateways.base import NONCE_CONSUMED, Gateway, SaleOutcome, SaleResult, TransactionInfo
+from payments.metrics import gateway_instrument
 
 __all__ = [
     "NONCE_CONSUMED",
@@ -42,7 +43,7 @@ def get_gateway() -> Gateway:
             if _gateway is None or _gateway_name != name:
                 if name not in BACKENDS:
                     raise ImproperlyConfigured(f"PAYMENTS_GATEWAY must be one of {sorted(BACKENDS)}, not {name!r}")
-                _gateway, _gateway_name = import_string(BACKENDS[name])(), name
+                _gateway, _gateway_name = gateway_instrument(import_string(BACKENDS[name])()), name
     return _gateway
 
 

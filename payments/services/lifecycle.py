@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from payments.exceptions import IllegalTransition
 from payments.logs import log_transition
+from payments.metrics import order_final_observe
 from payments.models import LastSaleOutcome, Order, OrderEvent
 from payments.statuses import FINAL_STATUSES, OrderStatus
 
@@ -92,6 +93,8 @@ def order_end_locked(order, to_status, *, outcome, reason="", action=Action.TRAN
     """
     if to_status in FINAL_STATUSES:
         fields["payment_method_nonce"] = ""
+        # After the commit, so a rolled-back ending is never counted.
+        transaction.on_commit(lambda: order_final_observe(order))
     return transition_locked(
         order,
         to_status,
