@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 # A process started without DJANGO_SETTINGS_MODULE is a production process: production settings
 # refuse to start on development fallbacks instead of silently running on them (the cookiecutter
@@ -14,3 +15,12 @@ app = Celery("payments_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.steps["consumer"].add("payments.liveness:WorkerLiveness")  # heartbeat for liveness probes: deploy/README.md
+
+
+@worker_ready.connect
+def _declare_rabbitmq_dead_letter_queue(sender, **kwargs):
+    # The dead-letter queue is consumed by no worker, so no worker would declare it: each worker
+    # declares it once it is ready (payments/broker.py). A no-op on Redis.
+    from payments.broker import declare_dead_letter_queue
+
+    declare_dead_letter_queue(sender.app)

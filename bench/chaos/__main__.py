@@ -26,7 +26,15 @@ def parse_args(argv=None):
     parser.add_argument("--no-faults", action="store_true", help="baseline run without injected faults")
     parser.add_argument("--quiet-timeout", type=float, default=None, help="max wait for every order to settle")
     parser.add_argument("--deadline", type=float, default=None, help="global limit in seconds")
+    parser.add_argument("--broker", choices=("redis", "rabbitmq"), default="redis",
+                        help="redis: a private redis-server; rabbitmq: a private vhost on 127.0.0.1:5672")
     args = parser.parse_args(argv)
+    if args.ci and args.broker == "rabbitmq":
+        # The small RabbitMQ pass of .ci/run (< 2 minutes): fewer orders, a shorter window.
+        args.orders = 40 if args.orders == 1000 else args.orders
+        args.seconds = args.seconds or 30
+        args.quiet_timeout = args.quiet_timeout or 45
+        args.deadline = args.deadline or 115
     if args.ci:
         args.orders = 60 if args.orders == 1000 else args.orders
         args.seconds = args.seconds or 45

@@ -192,6 +192,58 @@ class FaultInjector:
         self.chaos.in_background("restart-beat", self.chaos.restart_after, beat, down)
         return {"down_seconds": round(down, 1)}
 
+    # -- broker faults (RabbitMQ) and worker start-up
+
+    def rabbitmq_restart(self, r):
+        """The broker came back empty: every connection closed, every queue and message gone.
+
+        The server is shared, so it is never stopped: deleting and recreating our vhost does to
+        our clients what a restart of a broker without durable state would do.
+        """
+        vhost = self.chaos.vhost
+        pause = r.uniform(0.5, 2)
+        vhost.delete()
+        time.sleep(pause)
+        vhost.create()
+        return {"vhost": vhost.name, "down_seconds": round(pause, 1)}
+
+    def broker_connection_drop(self, r):
+        """Every client connection of our vhost closed by the broker; queues and messages kept."""
+        vhost = self.chaos.vhost
+        before = len(vhost.connections())
+        vhost.close_connections()
+        return {"connections_closed": before}
+
+    def kill_child_at_startup(self, r):
+        """SIGKILL a pool process within ~1 s of a restarted worker's `ready.` line.
+
+        Celery 5.6 may then log `WorkerLostError('Could not start worker processes')` and keep
+        receiving without executing until its main process exits; the supervisor's restart
+        policy (harness.RestartPolicy) must bring it back, and the reconciler re-dispatches what
+        it held, so no order waits past the reconciler's bound.
+        """
+        alive = [w for w in self.chaos.workers if w.alive()]
+        if not alive:
+            return {"skipped": "no worker alive"}
+        w = r.choice(alive)
+        self.chaos.going_down(w)
+        try:
+            w.stop(timeout=3)
+            w.start(wait=False)
+            w.wait_ready(timeout=60)
+            t_ready = time.monotonic()
+            time.sleep(r.uniform(0.0, 1.0))
+            children = w.child_pids()
+            pid = w.kill_child(r.choice(children)) if children else None
+            after = round(time.monotonic() - t_ready, 2)
+        finally:
+            # From here on an exit is the supervisor's business, as in production.
+            self.chaos.going_down(w, False)
+        time.sleep(3)
+        lost = "Could not start worker processes" in w.log_text(since_start=True)
+        return {"worker": w.name, "pid": pid, "after_ready_seconds": after,
+                "worker_lost_error": lost, "main_alive_3s_later": w.alive()}
+
     # -- gateway faults
 
     def gateway_errors(self, r):
@@ -238,6 +290,14 @@ FAULT_HANDLERS = {
     "gateway_drop": FaultInjector.gateway_drop,            # commit the sale, then drop the connection without an answer
     "pg_terminate": FaultInjector.pg_terminate,            # pg_terminate_backend of the workers' database sessions
     "beat_stop": FaultInjector.beat_stop,                  # beat down for a while, then restarted
+    "rabbitmq_restart": FaultInjector.rabbitmq_restart,    # RabbitMQ back empty: our vhost deleted and recreated
+    "broker_connection_drop": FaultInjector.broker_connection_drop,  # RabbitMQ closes every connection of our vhost
+    "kill_child_at_startup": FaultInjector.kill_child_at_startup,    # SIGKILL a pool process ~1 s after `ready.`
 }
 FAULT_KINDS = tuple(FAULT_HANDLERS)
 GATEWAY_FAULTS = ("gateway_errors", "gateway_hang", "gateway_latency", "gateway_drop")
+# Faults that do not apply to a broker (--broker): each broker gets its own restart fault.
+BROKER_FAULTS_SKIPPED = {
+    "redis": ("rabbitmq_restart", "broker_connection_drop"),
+    "rabbitmq": ("redis_restart",),
+}

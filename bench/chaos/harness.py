@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 
 from bench.chaos.checks import check
-from bench.chaos.faults import FAULT_KINDS, GATEWAY_FAULTS, FaultInjector
+from bench.chaos.faults import BROKER_FAULTS_SKIPPED, FAULT_KINDS, GATEWAY_FAULTS, FaultInjector
 from bench.chaos.plan import plan_faults, plan_orders
 from bench.runner import Deadline, drop_database_quietly, stop_processes
 from devtools.db import create_database, drop_database, drop_orphaned_databases, dsn
+from devtools.rabbitmq import Vhost, delete_orphaned_vhosts
 from devtools.settings import CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS
 from devtools.stack import (
     Beat,
@@ -34,9 +35,35 @@ from payments.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
 from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus
 
 DB_PREFIX = "payments_chaos_"
+# RabbitMQ runs (--broker rabbitmq) use their own vhost on the shared server, deleted at the end.
+VHOST_PREFIX = "payments_chaos_"
 WORKERS = ("chaos-payments-1", "chaos-payments-2", "chaos-maint")
 # Start order; teardown goes the other way.
 PROCESSES = ("redis", "sim", "web", *WORKERS, "beat")
+
+
+class RestartPolicy:
+    """How the supervisor treats a process that exited on its own, as systemd/Kubernetes would.
+
+    `Restart=always` with `RestartSec=1` (deploy/systemd), `restartPolicy: Always` (deploy/k8s):
+    every exit a fault did not ask for is restarted after `delay_seconds`, up to `burst`
+    restarts within `window_seconds` (systemd's StartLimitBurst/StartLimitIntervalSec); past
+    that the process is left down and the run records it.
+    """
+
+    delay_seconds = 1.0
+    burst = 10
+    window_seconds = 60.0
+
+    def __init__(self):
+        self.restarts = {}
+
+    def allow(self, name, at):
+        recent = [t for t in self.restarts.get(name, []) if at - t < self.window_seconds]
+        if len(recent) >= self.burst:
+            return False
+        self.restarts[name] = [*recent, at]
+        return True
 
 # Run in the stack's `manage.py shell`: the API user and token; the reconciler's PeriodicTask
 # on the chaos run's short interval and thresholds.
@@ -100,6 +127,9 @@ class Chaos:
         self.expected_down = set()   # processes a fault took down on purpose (the supervisor leaves them)
         self.crashes = []
         self.supervisor_stop = threading.Event()
+        self.restart_policy = RestartPolicy()
+        self.broker = getattr(args, "broker", "redis")
+        self.vhost = Vhost(f"{VHOST_PREFIX}{os.getpid()}") if self.broker == "rabbitmq" else None
         self.faults = FaultInjector(self)
 
     # -- plumbing
@@ -151,11 +181,23 @@ class Chaos:
     def env(self, app_name, **extra):
         return environment(
             db_name=self.db_name,
-            broker_url=self.procs["redis"].url(0),
+            broker_url=self.broker_url(),
             simulator_url=self.procs["sim"].url,
             app_name=app_name,
             extra={**CHAOS_SETTINGS, **extra},
         )
+
+    def broker_url(self):
+        return self.vhost.url if self.vhost is not None else self.procs["redis"].url(0)
+
+    def start_broker(self, rd):
+        if self.vhost is None:
+            self.procs["redis"] = RedisServer(run_dir=rd, name="redis").start()
+            return
+        # Vhosts of harness runs that died before their cleanup (their pid is gone).
+        delete_orphaned_vhosts(VHOST_PREFIX, alive=lambda pid: pid == os.getpid() or pid_alive(pid))
+        self.vhost.__enter__()
+        self.log(f"broker: RabbitMQ vhost {self.vhost.name}")
 
     def configure(self):
         """API user and token; the reconciler's PeriodicTask on a short interval and thresholds."""
@@ -177,7 +219,7 @@ class Chaos:
         self.phase = "start"
         rd = self.run_dir
         self.log(f"run dir {rd}; database {self.db_name}")
-        self.procs["redis"] = RedisServer(run_dir=rd, name="redis").start()
+        self.start_broker(rd)
         self.procs["sim"] = Simulator(run_dir=rd, name="sim", state_path=rd / "sim-state.sqlite",
                                       extra_args=("--seed", str(self.args.seed))).start()
         self.create_database()
@@ -203,6 +245,8 @@ class Chaos:
         self.supervisor_stop.set()
         time.sleep(0.1)
         stop_processes([self.procs.get(name) for name in reversed(PROCESSES)], self.log, timeout=5)
+        if self.vhost is not None:
+            self.vhost.delete()
         if not self.args.keep:
             self.close_db()
             drop_database_quietly(self.db_name, self.log)
@@ -213,6 +257,8 @@ class Chaos:
         """Last resort of the watchdog: SIGKILL every process group we started, drop the database."""
         for proc in self.procs.values():
             proc.signal_group(signal.SIGKILL)
+        if self.vhost is not None:
+            self.vhost.delete()
         if not self.args.keep:
             self.close_db()
             drop_database(self.db_name)
@@ -316,7 +362,15 @@ class Chaos:
                 crash = {"process": name, "exit_code": proc.proc.returncode,
                          "at": round(now() - self.t_traffic, 1), "error": (errors[-1] if errors else proc.tail(1))[:300]}
                 self.crashes.append(crash)
-                self.log(f"{name} exited unexpectedly (code {crash['exit_code']}): {crash['error'][:160]}; restarting it")
+                if not self.restart_policy.allow(name, now()):
+                    crash["restart_error"] = "restart limit reached (RestartPolicy.burst); left down"
+                    with self.lock:
+                        self.expected_down.add(name)
+                    self.log(f"{name} exited again: restart limit reached, leaving it down")
+                    continue
+                self.log(f"{name} exited unexpectedly (code {crash['exit_code']}): {crash['error'][:160]}; "
+                         f"restarting it in {self.restart_policy.delay_seconds:g}s")
+                time.sleep(self.restart_policy.delay_seconds)
                 try:
                     proc.stop(timeout=1)
                     proc.start(wait=True)
@@ -336,8 +390,8 @@ class Chaos:
         except Exception as exc:
             self.warn(f"could not clear simulator faults: {exc!r}")
         for name in PROCESSES:
-            proc = self.procs[name]
-            if name != "sim" and not proc.alive():
+            proc = self.procs.get(name)
+            if proc is not None and name != "sim" and not proc.alive():
                 self.warn(f"{name} was down after the fault phase; restarting it")
                 proc.stop(timeout=1)
                 proc.start(wait=True)
@@ -383,7 +437,7 @@ class Chaos:
         args = self.args
         plan = self.plan = plan_orders(args.orders, self.rng)
         repeats = args.fault_repeats or max(1, round(args.seconds / 45))
-        kinds = [k for k in FAULT_KINDS if k not in set(args.skip_fault)]
+        kinds = [k for k in FAULT_KINDS if k not in set(args.skip_fault) and k not in BROKER_FAULTS_SKIPPED[self.broker]]
         lane_rng = random.Random(args.seed + 1)
         lanes = [plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k not in GATEWAY_FAULTS]),
                  plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k in GATEWAY_FAULTS])]

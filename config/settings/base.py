@@ -297,3 +297,29 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 PAYMENTS_OPS_COUNTS_CACHE_SECONDS = env.int("PAYMENTS_OPS_COUNTS_CACHE_SECONDS", default=5)
 # The dashboard's broker probe (queue depth) gives up after this long and shows "unknown".
 PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS = env.float("PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS", default=1.0)
+# --- RabbitMQ (only when CELERY_BROKER_URL is amqp://…; README "Operating it" > Broker choice) -------
+# https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/rabbitmq.html#using-quorum-queues
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    from payments.broker import rabbitmq_queues
+
+    # Replicated (Raft) quorum queues, each on its own topic exchange: native delayed delivery
+    # only routes countdowns/ETAs to topic (or fanout) exchanges. Poison messages (requeued past
+    # PAYMENTS_RABBITMQ_DELIVERY_LIMIT) are dead-lettered to the "dead_letter" queue.
+    PAYMENTS_RABBITMQ_DELIVERY_LIMIT = env.int("PAYMENTS_RABBITMQ_DELIVERY_LIMIT", default=20)
+    CELERY_TASK_QUEUES = rabbitmq_queues(("payments", "default", "maintenance"), PAYMENTS_RABBITMQ_DELIVERY_LIMIT)
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    # Countdowns (retry backoff) wait in the broker's delay exchanges, not in worker memory.
+    CELERY_BROKER_NATIVE_DELAYED_DELIVERY_QUEUE_TYPE = "quorum"
+    # Quorum queues have no global QoS: the worker uses a static per-consumer prefetch of
+    # prefetch_multiplier x concurrency (1 x N here), and never raises it for held ETAs.
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+    # Publisher confirms: a publish returns once the broker has the message, or fails within
+    # the timeout (then the reconciler dispatches the order). The visibility timeout is Redis's.
+    PAYMENTS_RABBITMQ_CONFIRM_TIMEOUT = env.float("PAYMENTS_RABBITMQ_CONFIRM_TIMEOUT", default=5.0)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "max_retries": 2}
+    # kombu takes the confirm timeout per publish: every route carries it (retries and beat too).
+    for _route in CELERY_TASK_ROUTES.values():
+        _route["confirm_timeout"] = PAYMENTS_RABBITMQ_CONFIRM_TIMEOUT
+    CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
