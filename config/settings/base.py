@@ -59,7 +59,14 @@ TEMPLATES = [
 
 # SQLite is only the zero-setup default of `make run`; tests and production use PostgreSQL.
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Persistent connections: a fresh PostgreSQL connection is a backend fork plus authentication,
+# which cost more than a short charge transaction (bench/pipeline_throughput.py, README
+# Benchmarks). The health check (one `SELECT 1` before the first query of a request or task) drops a
+# connection the server killed (pg_terminate_backend, failover) instead of failing on it.
+# Workers apply both through `payments.tasks`' task_prerun/postrun hooks (CELERY_DB_REUSE_MAX).
+DATABASE_CONN_MAX_AGE_DEFAULT = 600
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=DATABASE_CONN_MAX_AGE_DEFAULT)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Password logins (the admin, the browsable API's login page) go through django-axes first: after
@@ -242,6 +249,11 @@ CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set; it then closes them only every 2 * N tasks. Connections are instead kept or dropped by
+# Django's own rules (CONN_MAX_AGE, CONN_HEALTH_CHECKS, errors) in payments.tasks' task hooks.
+# https://github.com/celery/celery/blob/main/celery/fixups/django.py (close_database)
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1_000_000)
 
 # One beat, schedules in the database, editable in admin without a restart.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
