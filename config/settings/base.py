@@ -264,5 +264,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"braintree": {"level": "WARNING"}},
+    "loggers": {
+        "braintree": {"level": "WARNING"},
+        # Celery's "Task ... received" and "... succeeded in" lines: two per task, about as many
+        # log writes as the charge's own work at INFO. Retries and failures are logged at WARNING
+        # and ERROR and stay; CELERY_TASK_LOG_LEVEL=INFO brings the per-task lines back.
+        "celery.worker.strategy": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        "celery.app.trace": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+    },
 }
