@@ -61,3 +61,9 @@ def test_order_tasks_autoretry_only_transient_errors_with_capped_jittered_backof
     assert task.retry_backoff_max == settings.PAYMENTS_RETRY_BACKOFF_MAX
     assert task.retry_jitter is True
     assert task.max_retries == settings.PAYMENTS_MAX_RETRIES
+
+
+def test_claim_lease_outlasts_a_search_and_a_sale_at_the_gateway_timeout(settings):
+    # The recommended threads pool enforces no task time limits (Procfile): the gateway timeout
+    # bounds each call, so a hung charge ends, and releases its claim, before the lease runs out.
+    assert settings.PAYMENTS_CLAIM_LEASE_SECONDS > 2 * settings.BRAINTREE_TIMEOUT_SECONDS
