@@ -241,8 +241,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep reconnecting through a long broker outage instead of exiting after 100 attempts.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# On a lost broker connection, stop running acks_late tasks: their message is redelivered anyway.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# On a lost broker connection, let running tasks finish. Cancelling them is what prefork can do,
+# but the threads pool of the payments worker cannot (TaskPool.kill_job raises NotImplementedError
+# and the whole worker exits: the chaos harness's redis_restart showed it). A charge that finishes
+# is harmless: its redelivered message is a no-op at the claim, and the order row is the record.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Warm shutdown (deploys): let in-flight sales finish, then restore unacked messages.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=20.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
