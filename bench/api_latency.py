@@ -285,6 +285,7 @@ class Bench:
              "target": "<= ~1", "met": silent["max_ms"] <= 1500 and not silent["errors"]},
         ]
         return {"command": command, "kinds": rows, "targets": targets, "passed": not (problems or errors),
+                "samples_ms": {kind: sorted(1000 * s for _, s in self.samples[kind]) for kind in KINDS},
                 "accepted_posts": accepted, "orders_stored": stored, "problems": problems,
                 "publish_failures_logged": logged, "publish_settings": json.loads(self.publish_settings),
                 "run_dir": str(self.run_dir)}
