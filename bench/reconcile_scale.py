@@ -5,7 +5,7 @@
 A fresh database ``payments_reconcile_<pid>`` (dropped at the end) and a private ``redis-server``
 (the reconciler publishes one charge per stuck order; no worker consumes them). Rows are
 bulk-loaded in SQL with ``generate_series``, copied from one order the ORM created (so every
-column, including ones added later, has its default). For each size: ``ANALYZE``, then ``--runs``
+column, including ones added later, has its default; the column list is read from the catalog). For each size: ``ANALYZE``, then ``--runs``
 sweeps of ``orders_reconcile`` (the beat task's service, with its production thresholds), the
 stuck orders aged again before each; the median is quoted, with ``EXPLAIN (ANALYZE, BUFFERS)`` of
 the stuck-order query. Checks: every sweep re-dispatched exactly the stuck orders. Exit status:
@@ -34,15 +34,23 @@ owner = get_user_model().objects.create_user(username="bench")
 template = Order.objects.create(owner=owner, amount=Decimal("12.34"), description="template")
 
 def clone(n, status, description, transaction_prefix):
-    # Every column copied from the template row; id, status and the facts of a finished order set.
+    # Every column copied from the template row (so columns added later keep their defaults);
+    # id, status, description, transaction id and the timestamps set per row.
     with connection.cursor() as cur:
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'payments_order' "
+                    "ORDER BY ordinal_position")
+        columns = [c for (c,) in cur.fetchall()]
+        overrides = {
+            "id": "gen_random_uuid()", "status": "%(status)s", "description": "%(description)s",
+            "transaction_id": "CASE WHEN %(prefix)s = '' THEN NULL ELSE %(prefix)s || g END",
+            "created_at": "now() - interval '2 hours'", "updated_at": "now() - interval '2 hours'",
+        }
+        select = ", ".join(overrides.get(c, f't."{c}"') for c in columns)
         cur.execute(
-            "INSERT INTO payments_order SELECT (jsonb_populate_record(NULL::payments_order, to_jsonb(t) || "
-            "jsonb_build_object('id', gen_random_uuid(), 'status', %s, 'description', %s, "
-            "'transaction_id', CASE WHEN %s = '' THEN NULL ELSE %s || g END, "
-            "'created_at', now() - interval '2 hours', 'updated_at', now() - interval '2 hours'))).* "
-            "FROM payments_order t, generate_series(1, %s) g WHERE t.id = %s",
-            [status, description, transaction_prefix, transaction_prefix, n, template.pk])
+            f"INSERT INTO payments_order ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)}) "
+            f"SELECT {select} FROM payments_order t, generate_series(1, %(n)s) g WHERE t.id = %(template)s",
+            {"status": status, "description": description, "prefix": transaction_prefix, "n": n,
+             "template": template.pk})
 
 def age_stuck():
     Order.objects.filter(description="stuck").update(status="pending")
