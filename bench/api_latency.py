@@ -12,7 +12,16 @@ three kinds of request over keep-alive ``http.client`` connections from a small 
 
   baseline     ``GET /api/orders/<id>/``: an authenticated one-row read, the floor of any request;
   broker up    ``POST /api/orders/`` (unique Idempotency-Key each): insert, commit, publish;
-  broker down  the same POST with the redis-server stopped: insert, commit, failed publish.
+  broker down  the same POST with the redis-server stopped: insert, commit, failed publish;
+  bare         ``GET /bench/bare/`` (bench/urls.py, served only under bench/settings.py): DRF's
+               authentication, permission and throttles and nothing else, no database write;
+               the floor the targets compare POST and GET against;
+  broker silent  ``--silent-requests`` POSTs (one batch, in the first round) while a listener on the
+               broker's port accepts TCP and never answers: what a hung broker costs a POST.
+
+The web processes run production's connection and logging settings
+(``devtools.settings.PRODUCTION_CONNECTIONS``), with ``--web-workers`` gunicorn workers of
+``--worker-class``.
 
 The kinds run interleaved in ``--rounds`` rounds (the broker is stopped and restarted in each), so
 machine noise hits all three alike, and each is quoted as a ratio to the baseline of the same run.
@@ -38,10 +47,11 @@ import psycopg
 
 from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
 from devtools.db import create_database, drop_database, dsn
+from devtools.settings import PRODUCTION_CONNECTIONS
 from devtools.stack import RedisServer, StackError, WebServer, environment, make_run_dir, manage
 from devtools.stats import percentile
 
-KINDS = ("baseline", "broker up", "broker down")
+KINDS = ("bare", "baseline", "broker up", "broker down", "broker silent")
 ORDER_BODY = json.dumps({"amount": "12.34", "payment_method_nonce": "fake-valid-nonce",
                          "currency": "USD", "description": "api latency bench"}).encode()
 REQUEST_TIMEOUT = 30.0  # far above the ~0.5 s publish budget: a hung request is a finding, not noise
@@ -57,6 +67,39 @@ transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 print("PUBLISH", json.dumps({"CELERY_TASK_PUBLISH_RETRY_POLICY": settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
                              **{k: transport.get(k) for k in ("socket_connect_timeout", "socket_timeout")}}))
 """
+
+
+class SilentListener:
+    """A TCP listener on `port` that accepts connections and never reads or answers (a hung broker)."""
+
+    def __init__(self, port):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.held, self.stopping = [], threading.Event()
+        self.thread = threading.Thread(target=self.accept, name="silent-broker", daemon=True)
+
+    def accept(self):
+        while not self.stopping.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                continue
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(2)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
 
 
 class Clients:
@@ -119,14 +162,17 @@ class Bench:
     def start(self):
         self.log(f"run dir {self.run_dir}; database {self.db_name}")
         self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
-        env = environment(db_name=self.db_name, broker_url=self.redis.url(0), app_name="api-latency")
+        env = environment(db_name=self.db_name, broker_url=self.redis.url(0), app_name="api-latency",
+                          extra=PRODUCTION_CONNECTIONS)
         create_database(self.db_name)
         self.db_created = True
         manage(env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
         out = dict(line.split(" ", 1) for line in manage(env, "shell", code=SETUP_CODE).splitlines()
                    if line.startswith(("TOKEN ", "PUBLISH ")))
         token, self.publish_settings = out["TOKEN"], out["PUBLISH"]
-        self.web = WebServer(run_dir=self.run_dir, name="web", env=env, workers=2).start()
+        web_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+        self.web = WebServer(run_dir=self.run_dir, name="web", env=web_env, workers=self.args.web_workers,
+                             extra_args=("-k", self.args.worker_class)).start()
         self.clients = Clients(self.web.host, self.web.port, token)
 
     def teardown(self):
@@ -174,6 +220,10 @@ class Bench:
             status, _, seconds = self.clients.call("GET", get_path)
             return status, seconds
 
+        def bare():
+            status, _, seconds = self.clients.call("GET", "/bench/bare/")
+            return status, seconds
+
         # Unmeasured warm-up: both gunicorn workers import lazily and open their first connections.
         self.batch(4 * a.concurrency, get, 200)
         self.batch(4 * a.concurrency, lambda: self.post("warm-up"), 202)
@@ -182,8 +232,12 @@ class Bench:
             n = a.requests // a.rounds + (r < a.requests % a.rounds)
             self.batch(n, lambda: self.post("broker up"), 202, kind="broker up")
             self.batch(n, get, 200, kind="baseline")
+            self.batch(n, bare, 200, kind="bare")
             self.redis.stop(timeout=5)  # SIGTERM: the broker is gone, its port refuses connections
             self.batch(n, lambda: self.post("broker down"), 202, kind="broker down")
+            if r == 0 and a.silent_requests:
+                with SilentListener(self.redis.port):
+                    self.batch(a.silent_requests, lambda: self.post("broker silent"), 202, kind="broker silent")
             self.redis.start()
             # Each gunicorn worker finds its broker connection dead and reconnects on its next
             # publish; do that unmeasured so "broker up" is steady state, not recovery.
@@ -215,12 +269,23 @@ class Bench:
         """The table's figures, the database check and the log check, as one JSON-able dict."""
         rows = self.summary()
         accepted, stored, problems = self.check_database()
-        down = rows["broker down"]["requests"]
+        down = rows["broker down"]["requests"] + rows["broker silent"]["requests"]
         logged = self.web.log_text().count("Could not publish")
         if logged != down:
             problems.append(f"the API logged {logged} publish failures for {down} broker-down POSTs")
         errors = sum(r["errors"] for r in rows.values())
-        return {"command": command, "kinds": rows, "passed": not (problems or errors),
+        silent = rows["broker silent"]
+        targets = [
+            {"figure": "POST /api/orders/ req/s / bare authenticated DRF endpoint req/s",
+             "value": rows["broker up"]["rate_vs_bare"], "target": ">= 0.5",
+             "met": rows["broker up"]["rate_vs_bare"] >= 0.5},
+            {"figure": "GET /api/orders/<id>/ p99 / bare endpoint p99", "value": rows["baseline"]["p99_vs_bare"],
+             "target": "<= 2", "met": rows["baseline"]["p99_vs_bare"] <= 2},
+            {"figure": "POST with a silent broker: max seconds to 202", "value": silent["max_ms"] / 1000,
+             "target": "<= ~1", "met": silent["max_ms"] <= 1500 and not silent["errors"]},
+        ]
+        return {"command": command, "kinds": rows, "targets": targets, "passed": not (problems or errors),
+                "samples_ms": {kind: sorted(1000 * s for _, s in self.samples[kind]) for kind in KINDS},
                 "accepted_posts": accepted, "orders_stored": stored, "problems": problems,
                 "publish_failures_logged": logged, "publish_settings": json.loads(self.publish_settings),
                 "run_dir": str(self.run_dir)}
@@ -239,10 +304,12 @@ class Bench:
                 "max_ms": times[-1] * 1000 if times else float("nan"),
                 "requests_per_s": len(times) / self.busy[kind] if self.busy[kind] else float("nan"),
             }
-        base = rows["baseline"]
+        base, bare = rows["baseline"], rows["bare"]
         for row in rows.values():
             row["p50_ratio"] = row["p50_ms"] / base["p50_ms"]
             row["p99_ratio"] = row["p99_ms"] / base["p99_ms"]
+            row["p99_vs_bare"] = row["p99_ms"] / bare["p99_ms"]
+            row["rate_vs_bare"] = row["requests_per_s"] / bare["requests_per_s"]
         return rows
 
 
@@ -259,6 +326,9 @@ def print_report(result):
     print(f"Publish failures logged by the API: {result['publish_failures_logged']} "
           f"(broker-down POSTs: {result['kinds']['broker down']['requests']})")
     print(f"Publish budget with the broker down: {json.dumps(result['publish_settings'])}")
+    print("\nTargets (issue 8), this run:")
+    for t in result["targets"]:
+        print(f"  {t['figure']:<66} {t['value']:>7.2f}  target {t['target']:<6} {'met' if t['met'] else 'NOT met'}")
     for problem in result["problems"][:20]:
         print(f"  PROBLEM: {problem}")
     verdict = "PASS: every POST answered 202 and stored exactly one pending order" if result["passed"] else "FAIL"
@@ -270,6 +340,9 @@ def parse_args(argv=None):
     parser.add_argument("--requests", type=int, default=300, help="measured requests per kind")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (broker restarts)")
+    parser.add_argument("--silent-requests", type=int, default=4, help="POSTs against a broker that never answers")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (-k)")
     args = parser.parse_args(argv)
     if args.requests < args.rounds or args.concurrency < 1:
         parser.error("need --requests >= --rounds and --concurrency >= 1")

@@ -1,6 +1,14 @@
 """Pipeline throughput: how fast one payments worker drains orders, against the raw gateway work.
 
-    python -m bench.pipeline_throughput [--orders 200] [--concurrency 2] [--out FILE]   # ~1 min
+    python -m bench.pipeline_throughput [--orders 200] [--concurrency 2] [--pool threads]
+        [--latency-ms 0] [--set VAR=VALUE ...] [--no-ceiling] [--out FILE]   # ~1 min
+
+Processes run on test settings with production's connection and logging settings
+(``devtools.settings.PRODUCTION_CONNECTIONS``); ``--set`` overrides one variable, which is how
+each lever of the README's lever table was measured alone. ``--latency-ms`` adds that much to
+every simulator answer. ``ceiling``: ``--orders`` chains of two no-op tasks
+(``bench/celery_ceiling.py``) through the same worker and broker, the most a two-step Celery
+pipeline could do here.
 
 Every order costs the gateway one sale and one find; nothing the pipeline does can avoid that.
 This benchmark measures the pipeline's drain rate as a ratio to that floor, in one run on one
@@ -43,6 +51,7 @@ import psycopg
 from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
 from devtools.db import AUDIT_LOG, create_database, drop_database, dsn
 from devtools.ledger import successful_sales_by_order
+from devtools.settings import PRODUCTION_CONNECTIONS, RECOMMENDED_POOL
 from devtools.stack import (
     PYTHON,
     REPO_ROOT,
@@ -93,7 +102,7 @@ def phase(threads, n):
     return {"threads": threads, "pairs": n, "errors": ok.count(False), "seconds": seconds, "cpu_seconds": cpu}
 
 phase(THREADS, WARMUP)  # unmeasured: builds the gateway client, warms imports
-print("BASELINE " + json.dumps([phase(1, N), phase(THREADS, N)]), flush=True)
+print("BASELINE " + json.dumps([phase(1, int(os.environ["BENCH_SEQUENTIAL"])), phase(THREADS, N)]), flush=True)
 """
 
 # Insert the batch pending (as order_create stores it, without its on_commit publish), say READY,
@@ -123,6 +132,26 @@ t0 = time.time()
 published = sum(bool(order_dispatch(oid)) for oid in ids)
 t1 = time.time()
 print("PUBLISHED " + json.dumps({{"first_publish": t0, "last_publish": t1, "published": published}}), flush=True)
+"""
+
+# The Celery ceiling: n chains of two no-op tasks on the payments queue, published like the charges.
+CEILING_CODE = """
+import json, os, sys, time
+import redis
+from celery import chain
+from bench.celery_ceiling import COUNTER_KEY, first, second
+n = int(os.environ["BENCH_N"])
+r = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+r.set(COUNTER_KEY, 0)
+sigs = [chain(first.si(i).set(queue="payments"), second.si(i).set(queue="payments")) for i in range(n)]
+print("READY", flush=True)
+if sys.stdin.readline().strip() != "GO":
+    sys.exit(4)
+t0 = time.time()
+for sig in sigs:
+    sig.apply_async()
+t1 = time.time()
+print("PUBLISHED " + json.dumps({"first_publish": t0, "last_publish": t1, "published": n}), flush=True)
 """
 
 
@@ -160,6 +189,7 @@ class Bench:
         self.children = []   # Popen of the publish child, for teardown
         self.baseline = None
         self.pipeline = None
+        self.ceiling = None
         self.batches = []    # description tags of every batch pushed through the worker
 
     def log(self, msg):
@@ -175,10 +205,12 @@ class Bench:
 
     def start(self):
         self.log(f"run dir {self.run_dir}; database {self.db_name}")
-        self.sim = Simulator(run_dir=self.run_dir, name="sim").start()
+        sim_args = ("--latency-ms", str(self.args.latency_ms)) if self.args.latency_ms else ()
+        self.sim = Simulator(run_dir=self.run_dir, name="sim", extra_args=sim_args).start()
         self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
         self.env = environment(db_name=self.db_name, broker_url=self.redis.url(0), simulator_url=self.sim.url,
-                               app_name="pipeline-throughput")
+                               app_name="pipeline-throughput",
+                               extra={**PRODUCTION_CONNECTIONS, **dict(self.args.set)})
         create_database(self.db_name)
         self.db_created = True
         manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
@@ -209,28 +241,36 @@ class Bench:
 
     def run_baseline(self):
         a = self.args
+        # Sequential pairs only show the per-pair floor: at a gateway latency, a few are enough
+        # (400 pairs at 200 ms would take 160 s).
+        sequential = a.orders if not a.latency_ms else min(a.orders, 25)
         env = {**self.env, "BENCH_N": str(a.orders), "BENCH_THREADS": str(a.concurrency),
-               "BENCH_WARMUP": str(a.warmup)}
+               "BENCH_WARMUP": str(a.warmup), "BENCH_SEQUENTIAL": str(sequential)}
         sim_cpu0 = proc_cpu(self.sim.pid)
         out = manage(env, "shell", code=BASELINE_CODE, timeout=self.remaining(), log_path=self.run_dir / "baseline.log")
         sim_cpu = proc_cpu(self.sim.pid) - sim_cpu0
         line = next(l for l in out.splitlines() if l.startswith("BASELINE "))
         sequential, threaded = json.loads(line.split(" ", 1)[1])
+        pairs = sequential["pairs"] + threaded["pairs"] + a.warmup
         self.baseline = {"sequential": sequential, "threaded": threaded,
-                         "sim_cpu_seconds_incl_warmup_and_startup": sim_cpu}
+                         "sim_cpu_seconds_incl_warmup_and_startup": sim_cpu,
+                         "sim_cpu_ms_per_pair": 1000 * sim_cpu / pairs}
         for phase in (sequential, threaded):
             self.log(f"baseline {phase['threads']} thread(s): {phase['pairs'] / phase['seconds']:.1f} pairs/s")
 
     # -- the pipeline: one worker drains a batch
 
-    def push_batch(self, n, tag):
+    def push_batch(self, n, tag, ceiling=False):
         """Insert `n` pending orders, publish their charges, wait until all are terminal.
 
         Returns the publish child's timestamps, the worker CPU over the drain, and the end time.
+        With `ceiling`, `n` no-op chains instead, done when the counter in Redis reaches `n`.
         """
-        self.batches.append(tag)
+        if not ceiling:
+            self.batches.append(tag)
         env = {**self.env, "BENCH_N": str(n), "BENCH_TAG": tag}
-        child = subprocess.Popen([PYTHON, "manage.py", "shell", "-c", PUBLISH_CODE], cwd=REPO_ROOT, env=env,
+        code = CEILING_CODE if ceiling else PUBLISH_CODE
+        child = subprocess.Popen([PYTHON, "manage.py", "shell", "-c", code], cwd=REPO_ROOT, env=env,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.children.append(child)
         self.expect_line(child, "READY")
@@ -240,6 +280,8 @@ class Bench:
         child.stdin.write("GO\n")
         child.stdin.flush()
         published = json.loads(self.expect_line(child, "PUBLISHED "))
+        if ceiling:
+            return self.wait_ceiling(child, n, published, cpu0, sim_cpu0, redis_cpu0, machine0, children)
         with psycopg.connect(dsn(self.db_name), autocommit=True) as conn:
             while True:
                 terminal, = conn.execute(
@@ -265,6 +307,34 @@ class Bench:
                 "machine_cpu_seconds": machine,
                 "worker_children": len(children)}
 
+    def wait_ceiling(self, child, n, published, cpu0, sim_cpu0, redis_cpu0, machine0, children):
+        import redis
+
+        from bench.celery_ceiling import COUNTER_KEY
+
+        client = redis.Redis.from_url(self.redis.url(0))
+        while int(client.get(COUNTER_KEY) or 0) < n:
+            if self.remaining() < 1:
+                raise Deadline()
+            time.sleep(0.01)
+        last_update = time.time()
+        cpu = proc_cpu(self.worker.pid, self.worker.child_pids()) - cpu0
+        child.wait(timeout=30)
+        return {**published, "last_update": last_update, "worker_cpu_seconds": cpu,
+                "sim_cpu_seconds": proc_cpu(self.sim.pid) - sim_cpu0,
+                "redis_cpu_seconds": proc_cpu(self.redis.pid) - redis_cpu0,
+                "machine_cpu_seconds": machine_cpu() - machine0, "worker_children": len(children)}
+
+    def run_ceiling(self):
+        if self.args.no_ceiling:
+            return
+        a = self.args
+        self.push_batch(a.warmup, "ceiling warm-up", ceiling=True)
+        result = self.push_batch(a.orders, "ceiling measured", ceiling=True)
+        result["seconds"] = result["last_update"] - result["first_publish"]
+        self.ceiling = result
+        self.log(f"ceiling: {a.orders / result['seconds']:.1f} two-task chains/s")
+
     def expect_line(self, child, prefix):
         """The rest of the child's first stdout line starting with `prefix` (bounded by the deadline)."""
         while True:
@@ -281,7 +351,8 @@ class Bench:
 
     def run_pipeline(self):
         a = self.args
-        self.worker = Worker(queues="payments", concurrency=a.concurrency, pool="prefork", loglevel="info",
+        self.worker = Worker(queues="payments", concurrency=a.concurrency, pool=a.pool, loglevel="info",
+                             extra_args=("--include", "bench.celery_ceiling"),
                              env=self.env, run_dir=self.run_dir, name="worker").start()
         self.push_batch(a.warmup, "pipeline warm-up")
         self.log(f"warm-up batch of {a.warmup} drained")
@@ -331,14 +402,36 @@ class Bench:
             rows.append({"kind": label, "units": phase["pairs"], "seconds": phase["seconds"],
                          "per_s": phase["pairs"] / phase["seconds"],
                          "cpu_ms_per_unit": 1000 * phase["cpu_seconds"] / phase["pairs"]})
-        rows.append({"kind": f"pipeline, 1 worker -c {a.concurrency}", "units": a.orders, "seconds": p["seconds"],
+        rows.append({"kind": f"pipeline, 1 worker -P {a.pool} -c {a.concurrency}", "units": a.orders,
+                     "seconds": p["seconds"],
                      "per_s": a.orders / p["seconds"], "cpu_ms_per_unit": 1000 * p["worker_cpu_seconds"] / a.orders})
+        c = self.ceiling
+        if c is not None:
+            rows.append({"kind": "ceiling: 2 no-op tasks chained", "units": a.orders, "seconds": c["seconds"],
+                         "per_s": a.orders / c["seconds"],
+                         "cpu_ms_per_unit": 1000 * c["worker_cpu_seconds"] / a.orders})
         base = rows[1]  # like for like: the baseline at the worker's concurrency
         for row in rows:
             row["rate_ratio"] = row["per_s"] / base["per_s"]
             row["cpu_ratio"] = row["cpu_ms_per_unit"] / base["cpu_ms_per_unit"]
         checked, problems = self.check()
-        return {"command": command, "rows": rows, "passed": not problems, "problems": problems,
+        pipeline_row = rows[2]
+        machine_ms = 1000 * p["machine_cpu_seconds"] / a.orders
+        pair_ms = base["cpu_ms_per_unit"] + b["sim_cpu_ms_per_pair"]
+        targets = [
+            {"figure": f"orders/s / sale+find pairs/s at {a.concurrency} (latency {a.latency_ms:g} ms)",
+             "value": pipeline_row["rate_ratio"], "target": ">= 0.8" if a.latency_ms >= 100 else ">= 0.4",
+             "met": pipeline_row["rate_ratio"] >= (0.8 if a.latency_ms >= 100 else 0.4)},
+            {"figure": "machine CPU per order / CPU of one sale+find pair (SDK + simulator)",
+             "value": machine_ms / pair_ms, "target": "<= 3", "met": machine_ms / pair_ms <= 3},
+        ]
+        if c is not None:
+            ratio = pipeline_row["per_s"] / rows[3]["per_s"]
+            targets.append({"figure": "pipeline orders/s / Celery two-no-op-task chains/s", "value": ratio,
+                            "target": ">= 0.35", "met": ratio >= 0.35})
+        return {"command": command, "rows": rows, "targets": targets, "pool": a.pool,
+                "concurrency": a.concurrency, "latency_ms": a.latency_ms, "settings": dict(a.set),
+                "ceiling": c, "pair_cpu_ms_sdk_plus_sim": pair_ms, "passed": not problems, "problems": problems,
                 "orders_checked": checked, "baseline": b, "pipeline": p,
                 "pipeline_sim_cpu_ms_per_order": 1000 * p["sim_cpu_seconds"] / a.orders,
                 "pipeline_redis_cpu_ms_per_order": 1000 * p["redis_cpu_seconds"] / a.orders,
@@ -362,6 +455,9 @@ def print_report(result):
           f"{result['cpus']} CPUs")
     print(f"Audit rows per order: {p['audit_rows_per_order']:.2f} "
           f"({', '.join(f'{k} {v}' for k, v in p['audit_rows'].items())})")
+    print(f"\nTargets (issue 8), this run:")
+    for t in result["targets"]:
+        print(f"  {t['figure']:<72} {t['value']:>6.2f}  target {t['target']:<7} {'met' if t['met'] else 'NOT met'}")
     for problem in result["problems"][:20]:
         print(f"  PROBLEM: {problem}")
     verdict = ("PASS: every order paid with exactly one successful sale in the ledger; every baseline pair approved"
@@ -375,6 +471,12 @@ def parse_args(argv=None):
     parser.add_argument("--orders", type=int, default=200, help="measured orders (and baseline pairs per phase)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker prefork processes = baseline threads")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured orders (and pairs) first")
+    parser.add_argument("--pool", default=RECOMMENDED_POOL, choices=("prefork", "threads", "gevent", "solo"),
+                        help="the payments worker's pool")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every simulator answer")
+    parser.add_argument("--set", action="append", default=[], type=lambda v: tuple(v.split("=", 1)),
+                        metavar="VAR=VALUE", help="an environment variable for every process (a lever)")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the two-no-op-task chains")
     args = parser.parse_args(argv)
     if args.orders < 1 or args.concurrency < 1 or args.warmup < 1:
         parser.error("need --orders, --concurrency and --warmup >= 1")
@@ -386,7 +488,7 @@ def main(argv=None):
     bench = Bench(args)
     return run_benchmark(
         prog="bench.pipeline_throughput", argv=argv, args=args, bench=bench,
-        steps=[bench.start, bench.run_baseline, bench.run_pipeline], print_report=print_report,
+        steps=[bench.start, bench.run_baseline, bench.run_pipeline, bench.run_ceiling], print_report=print_report,
     )
 
 

@@ -48,3 +48,19 @@ CHAOS_SETTINGS = {
 # in a backlog (the reconciler re-sends every pending order older than this on every run).
 CHAOS_RECONCILE_INTERVAL_SECONDS = 2
 CHAOS_RECONCILE_THRESHOLD_SECONDS = 15
+
+# What production runs with for connections and logging (config/settings/base.py's defaults),
+# for processes on test settings: benchmarks measure what a user would run, and the chaos run's
+# pg_terminate fault must hit persistent connections.
+PRODUCTION_CONNECTIONS = {
+    "DATABASE_CONN_MAX_AGE": 600,
+    "DATABASE_CONN_HEALTH_CHECKS": "true",
+    "CELERY_DB_REUSE_MAX": 1_000_000,
+    "LOG_LEVEL": "INFO",
+    "CELERY_TASK_LOG_LEVEL": "WARNING",
+}
+
+# The payments worker's pool for I/O-bound sales (README, Operating): threads, one per sale in
+# flight. The threads pool enforces no task time limits; the gateway timeout and the claim lease
+# bound a stuck call instead (tests/integration/test_threads_pool.py).
+RECOMMENDED_POOL = "threads"

@@ -8,8 +8,9 @@ Styleguide direction): one import direction, no cycle.
 import logging
 
 from celery import Task, shared_task
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from payments.exceptions import GatewayUnavailable, OrderLeased
@@ -95,3 +96,17 @@ def reconcile_orders_task(
     if any(counts.values()):
         logger.info("Reconciled stuck orders: %s", counts)
     return counts
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _apply_connection_rules(sender=None, **kwargs):
+    """Keep or drop this thread's database connections by Django's rules, as around a request.
+
+    Celery's Django fixup would close them around every task; with CELERY_DB_REUSE_MAX set it
+    leaves them alone, so this applies CONN_MAX_AGE, and arms CONN_HEALTH_CHECKS so that a
+    connection the server killed (pg_terminate_backend) is replaced at the task's first query.
+    Skipped for eager calls: inside a test's transaction it would close the test's connection.
+    """
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()

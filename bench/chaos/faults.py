@@ -30,7 +30,20 @@ class FaultInjector:
     # -- what the handlers share
 
     def payment_children(self):
-        return [(w, pid) for w in self.chaos.workers if w.alive() for pid in w.child_pids()]
+        """`(worker, pid)` of every process running sales: the pool children (prefork), or the
+        worker itself when its pool runs sales in threads of the main process."""
+        return [(w, pid) for w in self.chaos.workers if w.alive()
+                for pid in (w.child_pids() if w.pool == "prefork" else [w.pid])]
+
+    def kill_sales_process(self, w, pid):
+        """SIGKILL a process running sales; a threads-pool worker is its own pool, so it is
+        restarted (after 1 s, as a supervisor would) instead of forking a new child."""
+        if pid != w.pid:
+            w.kill_child(pid)
+            return
+        self.chaos.going_down(w)
+        w.kill_main()
+        self.chaos.in_background(f"restart-{w.name}", self.chaos.restart_after, w, 1.0)
 
     def in_sale_orders(self):
         """Orders a worker has claimed and is charging right now (processing, no transaction yet)."""
@@ -102,8 +115,9 @@ class FaultInjector:
         if not children:
             return {"skipped": "no pool children alive"}
         w, pid = r.choice(children)
-        w.kill_child(pid)
-        return {"worker": w.name, "pid": pid, "in_sale": len(self.in_sale_orders())}
+        in_sale = len(self.in_sale_orders())
+        self.kill_sales_process(w, pid)
+        return {"worker": w.name, "pid": pid, "in_sale": in_sale}
 
     def kill_main(self, r):
         alive = [w for w in self.chaos.workers if w.alive()]
@@ -126,7 +140,7 @@ class FaultInjector:
             if not children:
                 return {"skipped": "no pool children alive"}
             w, pid = r.choice(children)
-            w.kill_child(pid)
+            self.kill_sales_process(w, pid)
             t_kill = time.time()
             detail = {"worker": w.name, "pid": pid, "orders_in_sale": in_sale}
             time.sleep(1.8)  # the held sales commit now, with their worker gone

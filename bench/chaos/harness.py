@@ -18,6 +18,7 @@ from bench.runner import Deadline, drop_database_quietly, stop_processes
 from devtools.db import create_database, drop_database, drop_orphaned_databases, dsn
 from devtools.rabbitmq import Vhost, delete_orphaned_vhosts
 from devtools.settings import CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS
+from devtools.settings import PRODUCTION_CONNECTIONS, RECOMMENDED_POOL
 from devtools.stack import (
     Beat,
     RedisServer,
@@ -38,6 +39,9 @@ DB_PREFIX = "payments_chaos_"
 # RabbitMQ runs (--broker rabbitmq) use their own vhost on the shared server, deleted at the end.
 VHOST_PREFIX = "payments_chaos_"
 WORKERS = ("chaos-payments-1", "chaos-payments-2", "chaos-maint")
+# Sales in flight per payments worker (the recommended pool's threads): a few, so that a SIGKILL
+# or a deploy catches several sales at once.
+PAYMENTS_CONCURRENCY = 4
 # Start order; teardown goes the other way.
 PROCESSES = ("redis", "sim", "web", *WORKERS, "beat")
 
@@ -184,7 +188,7 @@ class Chaos:
             broker_url=self.broker_url(),
             simulator_url=self.procs["sim"].url,
             app_name=app_name,
-            extra={**CHAOS_SETTINGS, **extra},
+            extra={**PRODUCTION_CONNECTIONS, **CHAOS_SETTINGS, **extra},
         )
 
     def broker_url(self):
@@ -229,7 +233,7 @@ class Chaos:
         self.procs["web"] = WebServer(run_dir=rd, name="web", env=self.env("chaos-web"), workers=2)
         for i in (1, 2):
             w = Worker(run_dir=rd, name=f"chaos-payments-{i}", env=self.env(f"chaos-worker-{i}"),
-                       queues="payments", concurrency=2)
+                       queues="payments", concurrency=PAYMENTS_CONCURRENCY, pool=RECOMMENDED_POOL)
             self.procs[w.name] = w
             self.workers.append(w)
         self.procs["chaos-maint"] = Worker(run_dir=rd, name="chaos-maint", env=self.env("chaos-worker-maint"),

@@ -61,7 +61,14 @@ TEMPLATES = [
 
 # SQLite is only the zero-setup default of `make run`; tests and production use PostgreSQL.
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Persistent connections: a fresh PostgreSQL connection is a backend fork plus authentication,
+# which cost more than a short charge transaction (bench/pipeline_throughput.py, README
+# Benchmarks). The health check (one `SELECT 1` before the first query of a request or task) drops a
+# connection the server killed (pg_terminate_backend, failover) instead of failing on it.
+# Workers apply both through `payments.tasks`' task_prerun/postrun hooks (CELERY_DB_REUSE_MAX).
+DATABASE_CONN_MAX_AGE_DEFAULT = 600
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=DATABASE_CONN_MAX_AGE_DEFAULT)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Password logins (the admin, the browsable API's login page) go through django-axes first: after
@@ -252,14 +259,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep reconnecting through a long broker outage instead of exiting after 100 attempts.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# On a lost broker connection, stop running acks_late tasks: their message is redelivered anyway.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# On a lost broker connection, let running tasks finish. Cancelling them is what prefork can do,
+# but the threads pool of the payments worker cannot (TaskPool.kill_job raises NotImplementedError
+# and the whole worker exits: the chaos harness's redis_restart showed it). A charge that finishes
+# is harmless: its redelivered message is a no-op at the claim, and the order row is the record.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Warm shutdown (deploys): let in-flight sales finish, then restore unacked messages.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=20.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set; it then closes them only every 2 * N tasks. Connections are instead kept or dropped by
+# Django's own rules (CONN_MAX_AGE, CONN_HEALTH_CHECKS, errors) in payments.tasks' task hooks.
+# https://github.com/celery/celery/blob/main/celery/fixups/django.py (close_database)
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1_000_000)
 
 # One beat, schedules in the database, editable in admin without a restart.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -275,7 +290,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"braintree": {"level": "WARNING"}},
+    "loggers": {
+        "braintree": {"level": "WARNING"},
+        # Celery's "Task ... received" and "... succeeded in" lines: two per task, about as many
+        # log writes as the charge's own work at INFO. Retries and failures are logged at WARNING
+        # and ERROR and stay; CELERY_TASK_LOG_LEVEL=INFO brings the per-task lines back.
+        "celery.worker.strategy": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        "celery.app.trace": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+    },
 }
 
 # --- Metrics and the ops dashboard (README, "Watching it") ------------------------------------

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import comma_list, env, merchant_accounts, refuse_other_currency_list
 
 from .base import *  # noqa: F403
-from .base import DEV_SECRET_KEY, SIMULATOR_CREDENTIALS
+from .base import DATABASE_CONN_MAX_AGE_DEFAULT, DEV_SECRET_KEY, SIMULATOR_CREDENTIALS
 
 # Django's own bar for a signing key (security.W009): long, varied, not a generated insecure key.
 SECRET_KEY_MIN_LENGTH = 50
@@ -77,7 +77,8 @@ refuse_other_currency_list(BRAINTREE_MERCHANT_ACCOUNTS)
 
 # No SQLite file, no broker or cache on localhost by default: each must be named.
 DATABASES = {"default": env.db_url("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=DATABASE_CONN_MAX_AGE_DEFAULT)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 # Throttle counters live in the cache: a per-process cache would give every gunicorn worker its
 # own budget and multiply every rate by the number of workers.

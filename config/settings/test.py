@@ -17,6 +17,10 @@ DATABASES = {
         "PORT": env.str("PGPORT", default="5432"),
         # pytest-django creates and drops "test_<NAME>" itself; nothing else is touched.
         "TEST": {"NAME": env.str("TEST_DB_NAME_TEST", default="test_payments_suite")},
+        # Fresh connections unless asked (the suite's own process); the benchmarks and the chaos
+        # harness pass production's values (devtools.settings.PRODUCTION_CONNECTIONS).
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
+        "CONN_HEALTH_CHECKS": env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True),
     }
 }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/11")

@@ -17,7 +17,6 @@ from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
 from payments.gateways.codes import rejection_fields
 from payments.logs import log_gateway_call
 from payments.models import LastSaleOutcome, Order
-from payments.services.dispatch import publish
 from payments.services.lifecycle import (
     Action,
     Outcome,
@@ -31,8 +30,8 @@ from payments.services.lifecycle import (
     sale_fields,
     transition_locked,
 )
+from payments.services.verify import order_verify, sale_verify
 from payments.statuses import OrderStatus
-from payments.tasks import verify_order_task
 
 logger = logging.getLogger(__name__)
 
@@ -136,10 +135,12 @@ def order_charge(*, order_id):
     """
     claimed = order_claim(order_id)
     if claimed is None:
-        return None
+        # A redelivered charge of a worker that died after recording the sale: verify it now
+        # instead of waiting for the reconciler (a no-op SELECT for an order already settled).
+        return order_verify(order_id=order_id)
     order, search_first = claimed
     try:
-        return _charge_claimed(order, search_first)
+        order = _charge_claimed(order, search_first)
     except GatewayUnavailable:
         _order_release(order.pk, order.claims)
         raise
@@ -156,6 +157,12 @@ def order_charge(*, order_id):
         # Retrying cannot fix credentials or wiring: park the order for a human instead.
         order_park(order.pk, reason=str(exc))
         raise
+    if order is not None and order.status == OrderStatus.PROCESSING and order.transaction_id:
+        # Verify in the same task, while the sale's order row is at hand: one task per order
+        # instead of two. A failure here retries this task, whose claim then finds the sale
+        # recorded and verifies again (above); verify_order_task stays for the reconciler.
+        return sale_verify(order, allowed_from=(OrderStatus.PROCESSING,))
+    return order
 
 
 def _charge_claimed(order, search_first):
@@ -233,7 +240,7 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
                 lease_expires_at=lease_from_now(),
                 **sale_fields(approved),
             )
-            transaction.on_commit(lambda: publish(verify_order_task, order_id))
+            # order_charge verifies it next, in the same task.
             return order
         gateway_fields = sale_fields(result.transaction) if result.transaction else {}
         gateway_fields.update(rejection_fields(result.transaction))

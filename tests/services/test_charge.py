@@ -15,7 +15,9 @@ from tests.services.conftest import trail
 pytestmark = pytest.mark.django_db
 
 
-def test_an_approved_sale_records_the_transaction_and_publishes_verify(fake, published, committed):
+def test_an_approved_sale_is_recorded_then_verified_in_the_same_call_without_a_second_task(
+    fake, published, committed
+):
     # given
     order = OrderFactory(amount=Decimal("12.34"))
     # when
@@ -25,14 +27,38 @@ def test_an_approved_sale_records_the_transaction_and_publishes_verify(fake, pub
     order.refresh_from_db()
     [sale] = fake.transactions(str(order.pk))
     assert (order.status, order.transaction_id, order.gateway_status) == (
-        OrderStatus.PROCESSING,
+        OrderStatus.PAID,
         sale.id,
         "submitted_for_settlement",
     )
     assert (order.payment_method_nonce, order.last_sale_outcome, order.ever_claimed) == ("", "approved", True)
-    assert order.lease_expires_at > timezone.now()
-    assert trail(order) == [("claim", "claimed"), ("sale", "approved"), ("transition", "sale_approved")]
-    assert published == [("verify_order_task", str(order.pk))]
+    assert order.lease_expires_at is None
+    assert trail(order) == [
+        ("claim", "claimed"),
+        ("sale", "approved"),
+        ("transition", "sale_approved"),
+        ("find", "found"),
+        ("transition", "verified_paid"),
+    ]
+    assert published == []
+
+
+def test_a_redelivered_charge_of_a_recorded_sale_verifies_it(fake, published, committed):
+    # given: a worker recorded the sale, then died before verifying it
+    order = OrderFactory(amount=Decimal("12.34"))
+    fake.fail_next("find")
+    with pytest.raises(GatewayUnavailable):
+        order_charge(order_id=order.pk)
+    order.refresh_from_db()
+    assert (order.status, bool(order.transaction_id)) == (OrderStatus.PROCESSING, True)
+    # when: the charge message comes again
+    order_charge(order_id=order.pk)
+    # then: verified, not sold again
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert len(fake.transactions(str(order.pk))) == 1
+    assert [call[0] for call in fake.calls] == ["sale", "find", "find"]
+    assert published == []
 
 
 def test_a_processor_decline_fails_the_order_with_the_processor_code(fake, published):
@@ -106,9 +132,10 @@ def test_after_an_unknown_outcome_the_next_claim_searches_and_adopts_the_sale(fa
     order.refresh_from_db()
     [sale] = fake.transactions(str(order.pk))
     assert order.transaction_id == sale.id
-    assert [call[0] for call in fake.calls] == ["sale", "search"]
     assert ("search", "found_paid") in trail(order)
-    assert published == [("verify_order_task", str(order.pk))]
+    assert order.status == OrderStatus.PAID
+    assert [call[0] for call in fake.calls] == ["sale", "search", "find"]
+    assert published == []
 
 
 def test_after_a_sale_that_never_arrived_the_search_finds_nothing_and_sells_once(fake, committed):
@@ -121,7 +148,7 @@ def test_after_a_sale_that_never_arrived_the_search_finds_nothing_and_sells_once
     with committed():
         order_charge(order_id=order.pk)
     # then
-    assert [call[0] for call in fake.calls] == ["sale", "search", "sale"]
+    assert [call[0] for call in fake.calls] == ["sale", "search", "sale", "find"]
     assert len(fake.transactions(str(order.pk))) == 1
 
 

@@ -25,3 +25,9 @@ def test_the_chaos_preset_keeps_the_production_bounds():
 def test_the_test_preset_retries_by_the_clock():
     assert FAST_SETTINGS["PAYMENTS_RETRY_JITTER"] == "false"
     assert CHAOS_SETTINGS["PAYMENTS_RETRY_JITTER"] == "true"
+
+
+def test_the_chaos_lease_outlasts_the_longest_charge_the_threads_pool_cannot_cut_short():
+    # No task time limit under -P threads: a charge is a search and a sale, each bounded only by
+    # the gateway client's timeout, and the claim must outlast both.
+    assert seconds(CHAOS_SETTINGS, "PAYMENTS_CLAIM_LEASE_SECONDS") > 2 * seconds(CHAOS_SETTINGS, "BRAINTREE_TIMEOUT_SECONDS")
