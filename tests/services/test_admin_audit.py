@@ -10,6 +10,7 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 
 from payments.admin import OrderAdmin
+from payments.exceptions import GatewayUnavailable
 from payments.models import Order, OrderEvent, OrderStatus
 from payments.services import order_charge
 from tests.factories import OrderFactory
@@ -58,10 +59,13 @@ def test_a_requeue_names_the_admin_on_its_event_and_in_the_admin_log(admin_clien
 
 
 def test_a_reverify_names_the_admin_on_every_event_it_appends(admin_client, admin_user, fake, published, committed):
-    # given a sold order whose verify has not run
+    # given a sold order whose verify has not run (the charge's own verify got no answer)
     order = OrderFactory(amount=Decimal("10.00"))
-    with committed():
+    fake.fail_next("find")
+    with committed(), pytest.raises(GatewayUnavailable):
         order_charge(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING and order.transaction_id
     before = set(order.events.values_list("pk", flat=True))
     # when
     run_action(admin_client, "reverify_with_gateway", order)
@@ -130,7 +134,7 @@ def test_a_worker_transition_racing_an_admin_description_save_keeps_the_workers_
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.description == "after"
-    assert order.status == OrderStatus.PROCESSING
+    assert order.status == OrderStatus.PAID
     assert order.transaction_id and order.gateway_status == "submitted_for_settlement"
     assert order.payment_method_nonce == ""
     assert order.claims == 1

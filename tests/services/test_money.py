@@ -72,15 +72,21 @@ def test_a_gbp_order_is_sold_on_the_gbp_account_and_verified_paid(fake, publishe
     ],
     ids=["currency", "merchant account", "no currency"],
 )
-def test_a_forged_currency_or_account_mismatch_at_verify_is_parked_not_paid(fake, published, committed, forged, reason):
-    # given a recorded GBP sale whose gateway record says otherwise
+def test_a_forged_currency_or_account_mismatch_at_verify_is_parked_not_paid(
+    fake, published, committed, forged, reason, monkeypatch
+):
+    # given a GBP sale whose gateway record says otherwise by the time it is verified
     order = gbp_order(published, committed)
+    honest_find = fake.find
+
+    def forged_find(transaction_id):
+        fake.alter(transaction_id, **forged)
+        return honest_find(transaction_id)
+
+    monkeypatch.setattr(fake, "find", forged_find)
+    # when the charge records the sale and verifies it
     with committed():
         order_charge(order_id=order.pk)
-    order.refresh_from_db()
-    fake.alter(order.transaction_id, **forged)
-    # when
-    order_verify(order_id=order.pk)
     # then
     order.refresh_from_db()
     assert order.status == OrderStatus.NEEDS_REVIEW
