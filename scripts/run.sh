@@ -20,6 +20,11 @@ export GATEWAY_PORT="${gateway_port%%/*}"
 python scripts/dev_redis.py ensure
 trap 'python scripts/dev_redis.py stop' EXIT
 
+# Web and workers share one prometheus_client multiprocess directory, so /metrics shows the
+# workers' gateway and retry metrics too; it must start empty on every run.
+export PROMETHEUS_MULTIPROC_DIR="$(pwd)/.run/prometheus"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 python manage.py migrate --noinput
 # Keeps the demo token (and a generated admin password) in .run/ for the banner and `make demo`.
 python manage.py bootstrap_demo --base-url "http://127.0.0.1:$WEB_PORT" --run-dir .run
