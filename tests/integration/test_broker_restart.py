@@ -7,7 +7,6 @@ are pending (found by the chaos harness, bench/chaos; the reason celery is pinne
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from celery_app import app as celery_app
 from devtools.polling import wait_until
@@ -62,13 +61,9 @@ def test_worker_survives_a_broker_restart_with_a_charge_in_flight(sim, run_dir):
             assert wait_for_final(after_restart.pk, timeout=30).status == OrderStatus.PAID
             assert worker.alive()
 
-            # and: the in-flight charge was cancelled with the connection and its message died
-            # with the broker; re-dispatched as the reconciler would (once its lease ran out), it
-            # adopts the sale the gateway committed instead of selling again
-            wait_until(lambda: len(sales_in_ledger(sim, in_flight.pk)) == 1, timeout=10, desc="the held sale")
-            in_flight.refresh_from_db()
-            wait_until(lambda: in_flight.lease_expires_at < timezone.now(), timeout=10, desc="the lease to expire")
-            publish_charge(redis_server.url(0), in_flight)
+            # and: the in-flight charge was not cancelled with the connection (running tasks keep
+            # running: the threads pool cannot cancel them), so it records the sale the gateway
+            # committed once the hold ends; its message died with the broker, which is harmless
             assert wait_for_final(in_flight.pk, timeout=30).status == OrderStatus.PAID
     assert len(sales_in_ledger(sim, in_flight.pk)) == 1
     assert len(sales_in_ledger(sim, after_restart.pk)) == 1

@@ -67,46 +67,50 @@ def test_order_claimed_too_often_is_parked_for_review(sim, settings):
     assert sales_in_ledger(sim, order.pk) == []
 
 
+def sell_as_a_dead_worker(order, *, attempt=0):
+    """The sale a first worker made before it died without recording it (a real one, at the simulator)."""
+    result = gateways.get_gateway().sale(
+        order_id=str(order.pk),
+        amount=order.amount,
+        nonce=order.payment_method_nonce,
+        api_request_key=f"{order.pk}:{attempt}",
+        merchant_account_id=order.merchant_account_id,
+    )
+    assert result.transaction is not None and result.transaction.is_paid
+    return result.transaction.id
+
+
 def test_reclaimed_order_adopts_the_earlier_sale_instead_of_selling_again(sim, django_capture_on_commit_callbacks):
-    # given: a first worker sold, then died before recording (its lease has expired)
+    # given: a first worker claimed and sold, then died before recording (its lease has expired)
     order = OrderFactory(amount=Decimal("15.00"))
-    with django_capture_on_commit_callbacks():
-        order_charge(order_id=order.pk)
-    first_sale = Order.objects.get(pk=order.pk).transaction_id
-    Order.objects.filter(pk=order.pk).update(transaction_id=None, lease_expires_at=timezone.now())
-    # when
-    with django_capture_on_commit_callbacks():
-        order_charge(order_id=order.pk)
-    # then
-    order.refresh_from_db()
-    assert order.transaction_id == first_sale
-    assert [s["id"] for s in sales_in_ledger(sim, order.pk)] == [first_sale]
-    assert order.events.filter(action=OrderEvent.Action.SEARCH, outcome="found_paid").count() == 1
-
-
-def test_consumed_nonce_adopts_the_orders_own_earlier_sale(sim, django_capture_on_commit_callbacks):
-    # given: a single-use nonce already spent by this order's first sale, whose answer was lost
-    nonce = sim.mint_nonce()
-    order = OrderFactory(payment_method_nonce=nonce)
-    with django_capture_on_commit_callbacks():
-        order_charge(order_id=order.pk)
-    first_sale = Order.objects.get(pk=order.pk).transaction_id
-    # the retry runs with a fresh key, so the gateway answers 91564 instead of replaying
-    OrderEvent.objects.filter(order=order).delete()
+    first_sale = sell_as_a_dead_worker(order)
     Order.objects.filter(pk=order.pk).update(
-        status=OrderStatus.PENDING,
-        transaction_id=None,
-        payment_method_nonce=nonce,
-        sale_attempt=1,
-        claims=0,
-        ever_claimed=False,
+        status=OrderStatus.PROCESSING, claims=1, ever_claimed=True, lease_expires_at=timezone.now()
     )
     # when
     with django_capture_on_commit_callbacks():
         order_charge(order_id=order.pk)
     # then
     order.refresh_from_db()
-    assert order.status == OrderStatus.PROCESSING
+    assert order.status == OrderStatus.PAID
+    assert order.transaction_id == first_sale
+    assert [s["id"] for s in sales_in_ledger(sim, order.pk)] == [first_sale]
+    assert order.events.filter(action=OrderEvent.Action.SEARCH, outcome="found_paid").count() == 1
+    assert not order.events.filter(action=OrderEvent.Action.SALE).exists()
+
+
+def test_consumed_nonce_adopts_the_orders_own_earlier_sale(sim, django_capture_on_commit_callbacks):
+    # given: a single-use nonce already spent by this order's first sale, whose answer was lost;
+    # the retry runs with a fresh key (attempt 1), so the gateway answers 91564 instead of replaying
+    nonce = sim.mint_nonce()
+    order = OrderFactory(payment_method_nonce=nonce, sale_attempt=1)
+    first_sale = sell_as_a_dead_worker(order, attempt=0)
+    # when
+    with django_capture_on_commit_callbacks():
+        order_charge(order_id=order.pk)
+    # then
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
     assert order.transaction_id == first_sale
     assert list(order.events.filter(action=OrderEvent.Action.SALE).values_list("detail", flat=True)) == [
         {"error_codes": ["91564"], "attempt": 1}
@@ -114,12 +118,13 @@ def test_consumed_nonce_adopts_the_orders_own_earlier_sale(sim, django_capture_o
     assert len(sales_in_ledger(sim, order.pk)) == 1
 
 
-def test_verify_with_an_amount_mismatch_needs_review(sim, django_capture_on_commit_callbacks):
-    # given: the gateway holds 10.00 but the order row says 11.00
+def test_verify_with_an_amount_mismatch_needs_review(sim):
+    # given: the gateway holds 10.00 for this order but the order row says 11.00
     order = OrderFactory(amount=Decimal("10.00"))
-    with django_capture_on_commit_callbacks():
-        order_charge(order_id=order.pk)
-    Order.objects.filter(pk=order.pk).update(amount=Decimal("11.00"))
+    sale = sell_as_a_dead_worker(order)
+    Order.objects.filter(pk=order.pk).update(
+        status=OrderStatus.PROCESSING, transaction_id=sale, amount=Decimal("11.00"), payment_method_nonce=""
+    )
     # when
     order_verify(order_id=order.pk)
     # then
