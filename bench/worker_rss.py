@@ -35,10 +35,13 @@ class Bench(PipelineBench):
         self.worker = Worker(queues="payments", concurrency=a.concurrency, pool=a.pool, loglevel="info",
                              env=self.env, run_dir=self.run_dir, name="worker").start()
         self.samples = []
+        # check() also reads the throughput bench's baseline and publish count: no baseline here.
+        self.baseline = {"sequential": {"errors": 0, "threads": 1}, "threaded": {"errors": 0, "threads": a.concurrency}}
+        self.pipeline = {"published": 0}
         done, step = 0, 1000
         while done < a.total:
             n = min(step, a.total - done)
-            self.push_batch(n, f"rss batch {done}")
+            self.pipeline["published"] += self.push_batch(n, f"rss batch {done}")["published"]
             done += n
             rss = rss_kib([self.worker.pid, *self.worker.child_pids()])
             self.samples.append({"orders": done, "rss_kib": rss})

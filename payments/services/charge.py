@@ -17,6 +17,7 @@ from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
 from payments.gateways.codes import rejection_fields
 from payments.logs import log_gateway_call
 from payments.models import LastSaleOutcome, Order
+from payments.services.dispatch import publish
 from payments.services.lifecycle import (
     Action,
     Outcome,
@@ -32,6 +33,7 @@ from payments.services.lifecycle import (
 )
 from payments.services.verify import order_verify, sale_verify
 from payments.statuses import OrderStatus
+from payments.tasks import verify_order_task
 
 logger = logging.getLogger(__name__)
 
@@ -159,9 +161,14 @@ def order_charge(*, order_id):
         raise
     if order is not None and order.status == OrderStatus.PROCESSING and order.transaction_id:
         # Verify in the same task, while the sale's order row is at hand: one task per order
-        # instead of two. A failure here retries this task, whose claim then finds the sale
-        # recorded and verifies again (above); verify_order_task stays for the reconciler.
-        return sale_verify(order, allowed_from=(OrderStatus.PROCESSING,))
+        # instead of two. If the gateway cannot answer the find, hand over to verify_order_task
+        # with its own retry budget, as before: a burst of 503s right after a sale must not use
+        # up the charge's retries and park a sold order.
+        try:
+            return sale_verify(order, allowed_from=(OrderStatus.PROCESSING,))
+        except GatewayUnavailable:
+            publish(verify_order_task, order.pk)
+            return order
     return order
 
 

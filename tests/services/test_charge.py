@@ -43,21 +43,32 @@ def test_an_approved_sale_is_recorded_then_verified_in_the_same_call_without_a_s
     assert published == []
 
 
-def test_a_redelivered_charge_of_a_recorded_sale_verifies_it(fake, published, committed):
-    # given: a worker recorded the sale, then died before verifying it
+def test_a_find_the_gateway_cannot_answer_hands_the_sold_order_to_the_verify_task(fake, published):
+    # given
     order = OrderFactory(amount=Decimal("12.34"))
     fake.fail_next("find")
-    with pytest.raises(GatewayUnavailable):
-        order_charge(order_id=order.pk)
+    # when
+    order_charge(order_id=order.pk)
+    # then: sold, recorded, and verify_order_task (its own retry budget) is on its way
     order.refresh_from_db()
     assert (order.status, bool(order.transaction_id)) == (OrderStatus.PROCESSING, True)
+    assert trail(order)[-1] == ("find", "unavailable")
+    assert published == [("verify_order_task", str(order.pk))]
+
+
+def test_a_redelivered_charge_of_a_recorded_sale_verifies_it(fake, published, monkeypatch):
+    # given: a worker recorded the sale, then died before verifying it
+    order = OrderFactory(amount=Decimal("12.34"))
+    with monkeypatch.context() as patched:
+        patched.setattr("payments.services.charge.sale_verify", lambda order, allowed_from: order)
+        order_charge(order_id=order.pk)
     # when: the charge message comes again
     order_charge(order_id=order.pk)
     # then: verified, not sold again
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert len(fake.transactions(str(order.pk))) == 1
-    assert [call[0] for call in fake.calls] == ["sale", "find", "find"]
+    assert [call[0] for call in fake.calls] == ["sale", "find"]
     assert published == []
 
 
