@@ -7,7 +7,7 @@ the actions below call services and report refused transitions as messages.
 from django.contrib import admin, messages
 
 from payments.exceptions import GatewayError, IllegalTransition
-from payments.models import Order, OrderEvent
+from payments.models import Order, OrderEvent, Refund, WebhookNotification
 from payments.services import order_requeue, order_reverify
 
 
@@ -36,6 +36,7 @@ class OrderAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
     inlines = (OrderEventInline,)
     actions = ("reverify_with_gateway", "requeue")
+    # After the sale: see payments/admin_refunds.py (refund action, refunds inline).
     # The nonce is a spent or spendable credential: never shown, never editable.
     exclude = ("payment_method_nonce",)
     readonly_fields = (
@@ -104,3 +105,9 @@ class OrderEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# After the sale (additive): the refund action, refunds inline, dispute fields, webhook rows.
+from payments.admin_refunds import register_after_sale  # noqa: E402
+
+register_after_sale(OrderAdmin, admin.site, Refund, WebhookNotification)

@@ -2,6 +2,8 @@ from django.urls import path
 
 from payments.apis import OrderDetailApi, OrderListCreateApi
 from payments.health import HealthApi
+from payments.refund_apis import RefundDetailApi, RefundListCreateApi
+from payments.webhook_apis import BraintreeWebhookApi
 
 app_name = "payments"
 
@@ -9,4 +11,9 @@ urlpatterns = [
     path("api/orders/", OrderListCreateApi.as_view(), name="order-list"),
     path("api/orders/<uuid:order_id>/", OrderDetailApi.as_view(), name="order-detail"),
     path("healthz", HealthApi.as_view(), name="healthz"),
+    path("api/orders/<uuid:order_id>/refunds/", RefundListCreateApi.as_view(), name="refund-list"),
+    path(
+        "api/orders/<uuid:order_id>/refunds/<uuid:refund_id>/", RefundDetailApi.as_view(), name="refund-detail"
+    ),
+    path("webhooks/braintree/", BraintreeWebhookApi.as_view(), name="webhook-braintree"),
 ]

@@ -43,6 +43,10 @@ def test_create_order_answers_202_with_the_order_and_its_location(api_client, us
         "error_codes": [],
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
+        "refunded_amount": "0.00",
+        "dispute_status": "",
+        "dispute_amount": None,
+        "dispute_reason": "",
     }
     assert "payment_method_nonce" not in body
     # and the row holds what was sent, for this owner

@@ -42,6 +42,10 @@ def test_client_reads_its_order_with_the_gateway_outcome(api_client, user):
         "processor_response_code": "2000",
         "processor_response_text": "Do Not Honor",
         "error_codes": ["81509", "91564"],
+        "refunded_amount": "0.00",
+        "dispute_status": "",
+        "dispute_amount": None,
+        "dispute_reason": "",
     }
     assert set(body) >= {"created_at", "updated_at"}
     assert "payment_method_nonce" not in body
