@@ -33,6 +33,13 @@ AFTER_SALE_STATUSES = frozenset(
 )
 RESTING_STATUSES = RESTING_STATUSES | AFTER_SALE_STATUSES
 FINAL_STATUSES = FINAL_STATUSES | AFTER_SALE_STATUSES
+# The forward moves after the sale (payments/services/lifecycle.py allows exactly these).
+AFTER_SALE_MOVES = {
+    OrderStatus.PAID: AFTER_SALE_STATUSES,
+    OrderStatus.PARTIALLY_REFUNDED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
+}
+# A paid order, or one that moved on after the sale: its sale took the money (refunds aside).
+SOLD_STATUSES = frozenset({OrderStatus.PAID}) | AFTER_SALE_STATUSES
 # Orders a refund may be asked of.
 REFUNDABLE_ORDER_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 

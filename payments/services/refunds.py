@@ -163,7 +163,8 @@ def refund_claim(refund_id):
     now = timezone.now()
     with transaction.atomic():
         try:
-            refund = Refund.objects.select_for_update().select_related("order").get(pk=refund_id)
+            # of=self: the order row is read, not locked (recording locks it, order first).
+            refund = Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund_id)
         except Refund.DoesNotExist:
             logger.warning("Refund task of unknown refund %s ignored", refund_id)
             return None

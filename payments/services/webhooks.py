@@ -86,7 +86,7 @@ def _dispute_apply(notification):
         return False
     order = order_lock(order.pk)
     status = DISPUTE_KINDS[notification.kind]
-    newest = order.dispute_updated_at is None or notification.timestamp >= order.dispute_updated_at
+    newest = _dispute_is_newer(order, notification.timestamp, status)
     event_record(
         order,
         Action.DISPUTE,
@@ -113,6 +113,19 @@ def _dispute_apply(notification):
             ]
         )
     return True
+
+
+def _dispute_is_newer(order, timestamp, status):
+    """Whether a notification says something newer than what the order shows.
+
+    Timestamps have one-second precision, so an open and its decision can share one: on a tie a
+    decided dispute (won, lost, accepted) is the newer, since an open one never follows it.
+    """
+    if order.dispute_updated_at is None or timestamp > order.dispute_updated_at:
+        return True
+    if timestamp < order.dispute_updated_at:
+        return False
+    return status != DisputeStatus.OPEN or order.dispute_status == DisputeStatus.OPEN
 
 
 def _settlement_apply(notification):

@@ -102,3 +102,10 @@ def test_the_tracker_records_settled_and_declined_sales_in_batches(fake, queued,
     statuses = [Order.objects.get(pk=o.pk).status for o in orders]
     assert statuses == [OrderStatus.PAID, OrderStatus.SETTLEMENT_DECLINED, OrderStatus.PAID]
     assert Order.objects.get(pk=orders[0].pk).gateway_status == "settled"
+
+
+def test_a_decided_dispute_wins_over_an_open_one_with_the_same_timestamp(paid, queued):
+    receive_and_process(dispute("dispute_lost", 0))
+    receive_and_process(dispute("dispute_opened", 0))
+    paid.refresh_from_db()
+    assert paid.dispute_status == "lost"
