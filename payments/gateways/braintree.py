@@ -6,6 +6,7 @@ failures raise `GatewayUnavailable` (retry) and permanent ones `GatewayMisconfig
 """
 
 import logging
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -248,6 +249,9 @@ class BraintreeGateway:
 def _webhook_event(notification):
     kind = _text(notification.kind)
     timestamp = notification.timestamp
+    if timestamp is not None and timestamp.tzinfo is None:
+        # The SDK parses Braintree's UTC timestamps into naive datetimes.
+        timestamp = timestamp.replace(tzinfo=dt_timezone.utc)
     dispute = getattr(notification, "dispute", None)
     if dispute is not None:
         details = getattr(dispute, "transaction", None)
