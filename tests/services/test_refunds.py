@@ -175,3 +175,43 @@ def test_a_redelivered_task_of_a_succeeded_refund_does_nothing(paid, fake, refun
     refund_charge(refund_id=refund.pk)
     assert refund_charge(refund_id=refund.pk) is None
     assert len(credits(fake)) == 1
+
+
+def test_a_sale_recorded_settled_resends_the_refunds_that_waited(paid, fake, refunds_sent, committed):
+    from payments.services.settlement import order_settlement_record
+
+    # given: a partial refund waiting for settlement
+    refund = refund_create(order_id=paid.pk, amount=Decimal("4.00")).refund
+    with pytest.raises(RefundWaitsForSettlement):
+        refund_charge(refund_id=refund.pk)
+    refunds_sent.clear()
+    # when
+    fake.settle(paid.transaction_id)
+    with committed():
+        order_settlement_record(paid.pk, "settled", source="test")
+    # then
+    assert refunds_sent == [str(refund.pk)]
+    refund_charge(refund_id=refund.pk)
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.SUCCEEDED
+
+
+def test_the_sweep_resends_refunds_left_pending(paid, refunds_sent):
+    from payments.services.settlement import refunds_sweep
+
+    refund = refund_create(order_id=paid.pk, amount=Decimal("1.00")).refund
+    refunds_sent.clear()
+    assert refunds_sweep(older_than_seconds=0) == 1
+    assert refunds_sent == [str(refund.pk)]
+
+
+def test_a_refund_task_out_of_retries_after_a_write_needs_review(paid, fake, refunds_sent):
+    from payments.services.refunds import refund_give_up
+
+    fake.settle(paid.transaction_id)
+    refund = refund_create(order_id=paid.pk, amount=Decimal("1.00")).refund
+    fake.fail_next("refund", applied=False)
+    with pytest.raises(GatewayUnavailable):
+        refund_charge(refund_id=refund.pk)
+    refund_give_up(refund_id=refund.pk, reason="Gave up after 3 retries")
+    refund.refresh_from_db()
+    assert (refund.status, refund.failure_reason) == (RefundStatus.NEEDS_REVIEW, "Gave up after 3 retries")
