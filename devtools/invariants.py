@@ -31,6 +31,8 @@ ACCEPTED = (200, 201, 202)
 ACCEPTED_OR_IN_FLIGHT = (*ACCEPTED, 409)
 # How far along its life an order is: a move to a lower rank goes backwards.
 STATUS_RANK = {**{s: i for i, s in enumerate(ACTIVE_STATUSES)}, **dict.fromkeys(RESTING_STATUSES, len(ACTIVE_STATUSES))}
+# Audit actions after the sale that may record an event on a final order without moving it.
+AFTER_SALE_ACTIONS = frozenset({"refund", "settlement", "dispute"})
 # The audit action of an admin's re-queue, the one move allowed out of needs_review into processing.
 REQUEUE_ACTION = "requeue"
 
@@ -87,6 +89,8 @@ def _backwards(row, frm, to):
     """Why the move `frm -> to` of an audit row goes backwards, or None."""
     if to in AFTER_SALE_MOVES.get(frm, ()):
         return None  # after the sale: refunds and settlement move a paid order forward
+    if frm == to and row["action"] in AFTER_SALE_ACTIONS:
+        return None  # a refund request, a gateway refund call or a dispute: recorded, no status change
     if frm in FINAL_STATUSES and to != frm:
         return f"left final status {frm} for {to}"
     if frm in FINAL_STATUSES:

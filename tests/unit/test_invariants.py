@@ -267,3 +267,13 @@ def test_i3_and_i4_accept_the_after_sale_moves():
     assert invariants.i4_status_never_goes_backwards(orders, events)["passed"]
     events[SOLD].append(row(5, "refund", "partially_refunded", "paid"))
     assert not invariants.i4_status_never_goes_backwards(by_id(order(SOLD, "paid", "t9")), events)["passed"]
+
+
+def test_i4_accepts_after_sale_events_on_a_final_order_but_not_a_charge_event():
+    orders = by_id(order(SOLD, "refunded", "t9"))
+    trail = [row(1, "create", None, "pending"), row(2, "claim", "pending", "processing"),
+             row(3, "find", "processing", "paid"), row(4, "refund", "paid", "paid", "refund_requested"),
+             row(5, "refund", "paid", "refunded", "refunded"), row(6, "dispute", "refunded", "refunded", "dispute")]
+    assert invariants.i4_status_never_goes_backwards(orders, {SOLD: trail})["passed"]
+    trail.append(row(7, "sale", "refunded", "refunded", "approved"))
+    assert not invariants.i4_status_never_goes_backwards(orders, {SOLD: trail})["passed"]
