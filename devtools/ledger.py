@@ -21,3 +21,8 @@ def successful_sales_by_order(ledger):
     for t in successful_sales(ledger):
         by_order[t.get("order_id")].append(t)
     return dict(by_order)
+
+
+def credits_of(ledger, sale_id):
+    """The refunds (credit transactions) of one sale in a ledger."""
+    return [t for t in ledger if t.get("type") == "credit" and t.get("refunded_transaction_id") == sale_id]

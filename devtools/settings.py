@@ -22,6 +22,8 @@ FAST_SETTINGS = {
     "CELERY_TASK_TIME_LIMIT": 20,
     # A stopped worker is gone in 2 s, so teardown and restarts stay quick.
     "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 2,
+    # A partial refund of an unsettled sale looks again every second, so a test sees it go through.
+    "PAYMENTS_REFUND_SETTLEMENT_POLL_SECONDS": 1,
 }
 
 # The chaos run: recovery from every fault must fit in a few minutes, yet every bound the

@@ -18,3 +18,7 @@ SALE_REQUESTS = {"methods": ["POST"], "paths": ["/transactions"]}
 def sale_rule(**rule):
     """A fault rule that applies to sale requests only, e.g. `sale_rule(kind="drop", count=1)`."""
     return {**SALE_REQUESTS, **rule}
+
+# Selects refund and void requests (after the sale).
+REFUND_REQUESTS = {"methods": ["POST"], "paths": ["/transactions/*/refund"]}
+VOID_REQUESTS = {"methods": ["PUT"], "paths": ["/transactions/*/void"]}

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 
 from payments.admin_display import compact_datetime, short_id_with_copy, status_badge
 from payments.exceptions import GatewayError, IllegalTransition
-from payments.models import Order, OrderEvent
+from payments.models import Order, OrderEvent, Refund, WebhookNotification
 from payments.services import order_requeue, order_reverify
 
 
@@ -43,6 +43,7 @@ class OrderAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
     inlines = (OrderEventInline,)
     actions = ("reverify_with_gateway", "requeue")
+    # After the sale: see payments/admin_refunds.py (refund action, refunds inline).
     # The nonce is a spent or spendable credential: never shown, never editable.
     exclude = ("payment_method_nonce",)
     def get_readonly_fields(self, request, obj=None):
@@ -130,3 +131,9 @@ class OrderEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# After the sale (additive): the refund action, refunds inline, dispute fields, webhook rows.
+from payments.admin_refunds import register_after_sale  # noqa: E402
+
+register_after_sale(OrderAdmin, admin.site, Refund, WebhookNotification)

@@ -79,6 +79,31 @@ class GatewayMisconfigured(GatewayError):
     """Permanent: bad credentials, forbidden, wrong SDK or bad request. Never retried."""
 
 
+class WebhookSignatureInvalid(GatewayError):
+    """A webhook whose signature does not verify (forged, wrong keys, or garbled): answered 403."""
+
+
+class RefundNotAllowed(PaymentsError):
+    """The order cannot be refunded now (not paid, or already refunded in full)."""
+
+    http_status = status.HTTP_409_CONFLICT
+    default_message = "Only a paid order can be refunded."
+
+
+class RefundTooLarge(PaymentsError):
+    """The amount exceeds what is left to refund (reserved refunds included)."""
+
+    http_status = status.HTTP_400_BAD_REQUEST
+
+
+class RefundWaitsForSettlement(Exception):
+    """A partial refund of a sale that has not settled yet: retried until the sale settles."""
+
+
+class RefundLeased(OrderLeased):
+    """Another worker's claim on the refund holds until `until`."""
+
+
 class RequestBodyTooLarge(APIException):
     """The body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE (the API_MAX_BODY_BYTES setting)."""
 

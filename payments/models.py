@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from payments.gateways.base import SaleOutcome
-from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus  # noqa: F401 (re-exported)
+from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, DisputeStatus, OrderStatus  # noqa: F401 (re-exported)
 
 
 class LastSaleOutcome(models.TextChoices):
@@ -42,7 +42,7 @@ class Order(models.Model):
     # Write-only; cleared as soon as the sale is decided so a spent credential is not kept.
     payment_method_nonce = models.TextField(blank=True, default="")
 
-    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    status = models.CharField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     transaction_id = models.CharField(max_length=64, null=True, blank=True)
     gateway_status = models.CharField(max_length=64, blank=True, default="")
     processor_response_code = models.CharField(max_length=16, blank=True, default="")
@@ -69,6 +69,19 @@ class Order(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # After the sale. `refunded_amount` is the sum of the order's succeeded refunds, written by the
+    # transition that records each one.
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # When the settlement tracker last asked the gateway (oldest first, so every run moves on).
+    settlement_checked_at = models.DateTimeField(null=True, blank=True)
+    # The latest dispute, from signed webhooks; `dispute_updated_at` is that notification's
+    # timestamp, so a late, reordered delivery of an older one never overwrites a newer status.
+    dispute_id = models.CharField(max_length=64, blank=True, default="")
+    dispute_status = models.CharField(max_length=16, choices=DisputeStatus.choices, blank=True, default="")
+    dispute_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    dispute_reason = models.CharField(max_length=64, blank=True, default="")
+    dispute_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -106,6 +119,12 @@ class Order(models.Model):
             # The ops dashboard and /metrics: counts by status (index-only), throughput and the
             # needs_review queue as ranges in a bounded window (payments/selectors_ops.py).
             models.Index(fields=["status", "updated_at"], name="order_status_by_age"),
+            # The settlement tracker's query: paid orders whose sale has not settled yet.
+            models.Index(
+                fields=["settlement_checked_at"],
+                condition=Q(status=OrderStatus.PAID) & ~Q(gateway_status__in=["settled", "settlement_confirmed"]),
+                name="order_unsettled_by_check",
+            ),
         ]
 
     def __str__(self):
@@ -128,6 +147,9 @@ class OrderEvent(models.Model):
         FIND = "find", "Find transaction"
         TRANSITION = "transition", "Transition"
         REQUEUE = "requeue", "Re-queue"
+        REFUND = "refund", "Refund"
+        SETTLEMENT = "settlement", "Settlement"
+        DISPUTE = "dispute", "Dispute"
 
     class Outcome(models.TextChoices):
         # claim
@@ -167,12 +189,19 @@ class OrderEvent(models.Model):
         RECONCILER_CHARGE = "reconciler_charge", "Reconciler re-sent charge"
         RECONCILER_VERIFY = "reconciler_verify", "Reconciler re-sent verify"
         ADMIN_REQUEUE = "admin_requeue", "Admin re-queue"
+        # after the sale
+        REFUND_REQUESTED = "refund_requested", "Refund requested"
+        REFUNDED = "refunded", "Refund recorded"
+        REFUND_REFUSED = "refund_refused", "Refund refused by the gateway"
+        SETTLED = "settled", "Sale settled"
+        SETTLEMENT_DECLINED = "settlement_declined", "Settlement declined"
+        DISPUTE = "dispute", "Dispute notification"
 
     # The audit trail outlives nothing it describes: an order with events cannot be deleted.
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
-    from_status = models.CharField(max_length=16, blank=True, default="")
-    to_status = models.CharField(max_length=16, blank=True, default="")
+    from_status = models.CharField(max_length=24, blank=True, default="")
+    to_status = models.CharField(max_length=24, blank=True, default="")
     outcome = models.CharField(max_length=64, choices=Outcome.choices, blank=True, default="")
     transaction_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)
@@ -210,3 +239,5 @@ class OpsHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+# After the sale: refunds and webhook notifications live in their own module.
+from payments.models_refunds import Refund, WebhookNotification  # noqa: E402,F401

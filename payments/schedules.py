@@ -20,3 +20,17 @@ RECONCILE_KWARGS = {
     "limit": RECONCILE_LIMIT,
     "review_window_seconds": RECONCILE_REVIEW_WINDOW_SECONDS,
 }
+
+# The settlement tracker's periodic task (after the sale): paid sales not yet settled are looked
+# up by id in batches, at most SETTLEMENT_LIMIT per run, the least recently checked first.
+SETTLEMENT_TASK_NAME = "payments: track settlement"
+SETTLEMENT_TASK = "payments.tasks.track_settlement_task"
+SETTLEMENT_QUEUE = "maintenance"
+SETTLEMENT_INTERVAL_SECONDS = 300
+SETTLEMENT_LIMIT = 1000
+# Ids per gateway search (the SDK pages results by 50 anyway).
+SETTLEMENT_BATCH_SIZE = 100
+# A refund left pending (or with an expired lease) this long is re-sent by the tracker's sweep.
+SETTLEMENT_REFUND_SWEEP_AFTER_SECONDS = 120
+
+SETTLEMENT_KWARGS = {"limit": SETTLEMENT_LIMIT, "batch_size": SETTLEMENT_BATCH_SIZE}

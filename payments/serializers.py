@@ -209,10 +209,20 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "failure_reason",
             "gateway_rejection_reason",
             "gateway_rejection_message",
+            # After the sale.
+            "refunded_amount",
+            "dispute_status",
+            "dispute_amount",
+            "dispute_reason",
         ]
         read_only_fields = fields
         extra_kwargs = {
-            "status": {"help_text": "pending → processing → paid | failed | needs_review."},
+            "status": {
+                "help_text": "pending → processing → paid | failed | needs_review; a paid order then "
+                "partially_refunded → refunded, or settlement_declined."
+            },
+            "refunded_amount": {"help_text": "Sum of the order's succeeded refunds and voids."},
+            "dispute_status": {"help_text": "The latest dispute: open, won, lost, accepted, or blank."},
             "transaction_id": {"help_text": "Braintree transaction id, once a sale exists."},
             "gateway_status": {
                 "help_text": "Raw Braintree status, e.g. submitted_for_settlement or processor_declined."

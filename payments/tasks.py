@@ -110,3 +110,63 @@ def _apply_connection_rules(sender=None, **kwargs):
     """
     if not getattr(getattr(sender, "request", None), "is_eager", False):
         close_old_connections()
+
+
+# After the sale.
+
+REFUND_SETTLEMENT_POLLS = 48
+
+
+class RefundTask(OrderTask):
+    """A task on one refund: the order task's retry policy; out of retries, the refund service decides."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if isinstance(exc, RETRYABLE_ERRORS):
+            from payments.services.refunds import refund_give_up
+
+            refund_id = kwargs.get("refund_id") or args[0]
+            refund_give_up(refund_id=refund_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
+
+
+@shared_task(base=RefundTask, bind=True)
+def refund_order_task(self, refund_id):
+    """Refund or void once; a partial refund of an unsettled sale comes back after a while."""
+    from payments.exceptions import RefundLeased, RefundWaitsForSettlement
+    from payments.services.refunds import refund_charge
+
+    try:
+        refund_charge(refund_id=refund_id)
+    except RefundLeased as leased:
+        countdown = max(0.0, (leased.until - timezone.now()).total_seconds()) + 1
+        raise self.retry(exc=leased, countdown=countdown)
+    except RefundWaitsForSettlement as waiting:
+        # Settlement takes hours at Braintree: poll slowly, a bounded number of times; the
+        # settlement tracker re-sends the task as soon as it records the sale settled.
+        raise self.retry(
+            exc=waiting,
+            countdown=settings.PAYMENTS_REFUND_SETTLEMENT_POLL_SECONDS,
+            # Past these polls the refund stays pending for the tracker's sweep.
+            max_retries=REFUND_SETTLEMENT_POLLS,
+        )
+
+
+@shared_task(acks_late=True, autoretry_for=RETRYABLE_ERRORS, retry_backoff=True, max_retries=10)
+def process_webhook_task(notification_id):
+    """Apply one stored webhook notification to its order (idempotent)."""
+    from payments.services.webhooks import webhook_process
+
+    webhook_process(notification_id=notification_id)
+
+
+@shared_task(acks_late=True)
+def track_settlement_task(limit=None, batch_size=None):
+    """Ask the gateway about paid, unsettled sales; scheduled by django-celery-beat."""
+    from payments.schedules import SETTLEMENT_BATCH_SIZE, SETTLEMENT_LIMIT
+    from payments.services.settlement import orders_track_settlement
+
+    counts = orders_track_settlement(
+        limit=limit or SETTLEMENT_LIMIT, batch_size=batch_size or SETTLEMENT_BATCH_SIZE
+    )
+    if any(counts.values()):
+        logger.info("Settlement tracking: %s", counts)
+    return counts

@@ -3,6 +3,8 @@ from django.urls import path
 from payments.apis import OrderDetailApi, OrderListCreateApi
 from payments.health import HealthApi
 from payments import ops_views
+from payments.refund_apis import RefundDetailApi, RefundListCreateApi
+from payments.webhook_apis import BraintreeWebhookApi
 
 app_name = "payments"
 
@@ -13,4 +15,9 @@ urlpatterns = [
     path("metrics", ops_views.metrics, name="metrics"),
     path("", ops_views.dashboard, name="dashboard"),
     path("ops/dashboard.json", ops_views.dashboard_data, name="dashboard-data"),
+    path("api/orders/<uuid:order_id>/refunds/", RefundListCreateApi.as_view(), name="refund-list"),
+    path(
+        "api/orders/<uuid:order_id>/refunds/<uuid:refund_id>/", RefundDetailApi.as_view(), name="refund-detail"
+    ),
+    path("webhooks/braintree/", BraintreeWebhookApi.as_view(), name="webhook-braintree"),
 ]

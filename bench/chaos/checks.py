@@ -99,6 +99,8 @@ def check(chaos, plan):
         "I4": invariants.i4_status_never_goes_backwards(orders, events),
         "I5": invariants.i5_one_order_per_idempotency_key(groups, orders, ledger),
     }
+    after_sale = after_sale_checks(chaos, orders, events, ledger)
+    inv.update(after_sale.pop("invariants"))
     ttt = times_to_rest(orders, events)
     mismatch = api_mismatches(orders, api_orders) if api_orders is not None else []
     responses = [r for p in plan for r in p.responses]
@@ -134,5 +136,37 @@ def check(chaos, plan):
         "faults": {"planned": chaos.n_faults, "injected": dict(sorted(fault_counts.items())),
                    "events": chaos.fault_log},
         "unexpected_exits": chaos.crashes,
+        "after_sale": after_sale,
         "diagnosis": diagnose(inv, orders, events, ledger),
+    }
+
+
+def read_refunds(chaos):
+    refunds = {}
+    for row in chaos.query("SELECT id, order_id, status, amount, kind, transaction_id FROM payments_refund"):
+        rid = str(row[0])
+        refunds[rid] = dict(id=rid, order_id=str(row[1]), status=row[2], amount=row[3], kind=row[4],
+                            transaction_id=row[5])
+    return refunds
+
+
+def after_sale_checks(chaos, orders, events, ledger):
+    """I6–I9 over the refund rows, the ledger's credits and voids, and the dispute webhooks posted."""
+    lane = getattr(chaos, "after_sale", None)
+    refunds = read_refunds(chaos)
+    sale_of = {oid: o["transaction_id"] for oid, o in orders.items() if o["transaction_id"]}
+    dispute_events = {oid: [r["detail"] for r in rows if r["action"] == "dispute"] for oid, rows in events.items()}
+    webhooks = lane.dispute_webhooks if lane else []
+    inv = {
+        "I6": invariants.i6_refunds_never_exceed_the_sale(ledger, refunds, orders),
+        "I7": invariants.i7_no_refund_charged_twice(ledger, refunds),
+        "I8": invariants.i8_every_gateway_refund_on_one_row(ledger, refunds, sale_of),
+        "I9": invariants.i9_every_dispute_webhook_reflected_once(webhooks, dispute_events, sale_of),
+    }
+    return {
+        "invariants": inv,
+        "refunds_by_status": dict(Counter(f"{r['kind'] or '-'}:{r['status']}" for r in refunds.values())),
+        "refund_answers": dict(Counter(f"{x['group']}:{x['status']}" for x in (lane.responses if lane else []))),
+        "webhook_answers": dict(Counter(str(s) for s in (lane.webhook_answers if lane else []))),
+        "lane_complete": bool(lane and lane.complete),
     }

@@ -469,6 +469,12 @@ class Chaos:
         self.heal()
         self.phase = "quiet"
         self.wait_for_quiet(total)
+        self.phase = "refunds"
+        # After the sale: refunds, voids, settlement races and webhooks on the quiet stack.
+        from bench.chaos.after_sale import AfterSaleLane
+
+        self.after_sale = AfterSaleLane(self, size=min(40, max(8, len(plan) // 3)))
+        self.after_sale.run()
         self.phase = "check"
 
     def wait_for_quiet(self, total):

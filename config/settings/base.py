@@ -206,6 +206,9 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.charge_order_task": {"queue": "payments"},
     "payments.tasks.verify_order_task": {"queue": "payments"},
     "payments.tasks.reconcile_orders_task": {"queue": "maintenance"},
+    "payments.tasks.refund_order_task": {"queue": "payments"},
+    "payments.tasks.process_webhook_task": {"queue": "payments"},
+    "payments.tasks.track_settlement_task": {"queue": "maintenance"},
 }
 
 # At-least-once delivery: ack after the task body returns, and requeue when the pool child dies
@@ -228,6 +231,9 @@ PAYMENTS_MAX_RETRIES = env.int("PAYMENTS_MAX_RETRIES", default=6)
 # Full jitter spreads a burst of retries after an outage; switched off only where exact delays
 # must be observable (the retry-timing integration test, or when debugging an incident).
 PAYMENTS_RETRY_JITTER = env.bool("PAYMENTS_RETRY_JITTER", default=True)
+# How long a partial refund of a not yet settled sale waits before it looks again (Braintree
+# settles once a day; the settlement tracker also re-sends waiting refunds as soon as it sees one).
+PAYMENTS_REFUND_SETTLEMENT_POLL_SECONDS = env.int("PAYMENTS_REFUND_SETTLEMENT_POLL_SECONDS", default=600)
 
 # Redis has no real acks: a message held longer than this since it was fetched is redelivered.
 # It must exceed the longest retry countdown plus the task time limit, or retries run twice.

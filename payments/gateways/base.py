@@ -38,6 +38,9 @@ class TransactionInfo:
     # account's currency, so verify checks both against the order. Blank when unknown.
     currency_iso_code: str = ""
     merchant_account_id: str = ""
+    # After the sale: the sale's refund (credit) transaction ids, and a transaction's type.
+    refund_ids: tuple[str, ...] = ()
+    type: str = "sale"
 
     @property
     def is_paid(self):
@@ -68,3 +71,61 @@ class Gateway(Protocol):
 
     def search_by_order_id(self, order_id: str) -> list[TransactionInfo]:
         """Every transaction the gateway holds for `order_id` (declined ones included)."""
+
+
+# After the sale.
+
+
+class RefundOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    # Braintree's definite "no": the amount is too large, the sale cannot be voided/refunded...
+    REFUSED = "refused"
+
+
+# Validation codes of a refused refund or void that mean "the sale's state moved under you"
+# (it settled, or has not yet): the worker looks at the sale again instead of failing the refund.
+VOID_NOT_ALLOWED = "91504"
+REFUND_UNSETTLED = "91506"
+REFUND_ALREADY_COMPLETE = "91512"
+REFUND_TOO_LARGE = "91521"
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    outcome: RefundOutcome
+    transaction: TransactionInfo | None = None
+    error_codes: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified webhook notification, reduced to what the services need."""
+
+    kind: str
+    timestamp: object  # an aware datetime
+    subject_id: str
+    transaction_id: str = ""
+    transaction_status: str = ""
+    amount: Decimal | None = None
+    dispute_status: str = ""
+    reason: str = ""
+
+
+class AfterSaleGateway(Protocol):
+    """The calls after the sale: refunds, voids, searches by id and webhook verification."""
+
+    def refund(self, *, transaction_id: str, amount: Decimal, order_id: str, api_request_key: str) -> RefundResult:
+        """Refund `amount` of a settled sale; the credit carries `order_id`; idempotent per key."""
+
+    def void(self, *, transaction_id: str, api_request_key: str) -> RefundResult:
+        """Void an unsettled sale (nothing is captured); idempotent per key."""
+
+    def search_by_ids(self, ids: list[str]) -> list[TransactionInfo]:
+        """The transactions with these ids (unknown ids are left out), in batches the gateway allows."""
+
+    def parse_webhook(self, *, signature: str, payload: str) -> WebhookEvent:
+        """Verify and parse a webhook; raises WebhookSignatureInvalid for a forged or garbled one."""
+
+    def verify_webhook_challenge(self, challenge: str) -> str:
+        """The answer to Braintree's `bt_challenge` when a webhook URL is registered."""

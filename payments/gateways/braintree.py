@@ -7,6 +7,7 @@ failures raise `GatewayUnavailable` (retry) and permanent ones `GatewayMisconfig
 
 import logging
 import re
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -28,8 +29,15 @@ from braintree.exceptions.braintree_error import BraintreeError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
-from payments.gateways.base import SaleOutcome, SaleResult, TransactionInfo
+from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, WebhookSignatureInvalid
+from payments.gateways.base import (
+    RefundOutcome,
+    RefundResult,
+    SaleOutcome,
+    SaleResult,
+    TransactionInfo,
+    WebhookEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +134,8 @@ def _transaction_info(txn):
         gateway_rejection_reason=_text(getattr(txn, "gateway_rejection_reason", None)),
         currency_iso_code=_text(getattr(txn, "currency_iso_code", None)),
         merchant_account_id=_text(getattr(txn, "merchant_account_id", None)),
+        refund_ids=tuple(str(i) for i in (getattr(txn, "refund_ids", None) or ())),
+        type=_text(getattr(txn, "type", None)) or "sale",
     )
 
 
@@ -199,3 +209,96 @@ class BraintreeGateway:
             return [_transaction_info(txn) for txn in collection.items]
         except BraintreeError as exc:
             _raise_mapped(exc, "search")
+
+    # -- after the sale
+
+    def refund(self, *, transaction_id, amount, order_id, api_request_key):
+        """Refund `amount` of a settled sale; the credit carries `order_id`; idempotent per key."""
+        params = {
+            "amount": str(Decimal(amount).quantize(Decimal("0.01"))),
+            "order_id": order_id,
+            "api_request_key": api_request_key,
+        }
+        return self._after_sale_write("refund", lambda: self.sdk.transaction.refund(transaction_id, params))
+
+    def void(self, *, transaction_id, api_request_key):
+        """Void an unsettled sale; idempotent per key."""
+        params = {"api_request_key": api_request_key}
+        return self._after_sale_write("void", lambda: self.sdk.transaction.void(transaction_id, params))
+
+    def _after_sale_write(self, operation, call):
+        try:
+            result = call()
+        except NotFoundError as exc:
+            raise GatewayMisconfigured(f"Braintree {operation}: unknown transaction") from exc
+        except BraintreeError as exc:
+            _raise_mapped(exc, operation)
+        if result is None:
+            raise GatewayUnavailable(f"Braintree {operation} returned an unreadable response")
+        if result.is_success:
+            return RefundResult(outcome=RefundOutcome.SUCCEEDED, transaction=_transaction_info(result.transaction))
+        codes = [str(error.code) for error in result.errors.deep_errors]
+        if REQUEST_KEY_UNDECIDED.intersection(codes):
+            # Like a sale: an earlier write with this key may still commit.
+            raise GatewayUnavailable(f"Braintree has not decided the {operation} with this api_request_key")
+        return RefundResult(outcome=RefundOutcome.REFUSED, error_codes=codes, message=_text(result.message))
+
+    def search_by_ids(self, ids):
+        """The transactions with these ids; the SDK pages through the results (50 per page)."""
+        if not ids:
+            return []
+        try:
+            collection = self.sdk.transaction.search(braintree.TransactionSearch.ids.in_list(list(ids)))
+            return [_transaction_info(txn) for txn in collection.items]
+        except BraintreeError as exc:
+            _raise_mapped(exc, "search")
+
+    def parse_webhook(self, *, signature, payload):
+        """Verify the signature with the SDK and reduce the notification to a `WebhookEvent`."""
+        try:
+            notification = self.sdk.webhook_notification.parse(signature, payload)
+        except braintree.exceptions.InvalidSignatureError as exc:
+            raise WebhookSignatureInvalid(str(exc)) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            # A signed body that is not a notification: as useless as a forged one.
+            raise WebhookSignatureInvalid(f"unreadable notification: {type(exc).__name__}") from exc
+        return _webhook_event(notification)
+
+    def verify_webhook_challenge(self, challenge):
+        """Braintree's `bt_challenge` answer, `public_key|hmac`."""
+        try:
+            return self.sdk.webhook_notification.verify(challenge)
+        except braintree.exceptions.InvalidChallengeError as exc:
+            raise WebhookSignatureInvalid(str(exc)) from exc
+
+
+def _webhook_event(notification):
+    kind = _text(notification.kind)
+    timestamp = notification.timestamp
+    if timestamp is not None and timestamp.tzinfo is None:
+        # The SDK parses Braintree's UTC timestamps into naive datetimes.
+        timestamp = timestamp.replace(tzinfo=dt_timezone.utc)
+    dispute = getattr(notification, "dispute", None)
+    if dispute is not None:
+        details = getattr(dispute, "transaction", None)
+        amount = getattr(dispute, "amount_disputed", None) or getattr(dispute, "amount", None)
+        return WebhookEvent(
+            kind=kind,
+            timestamp=timestamp,
+            subject_id=_text(dispute.id),
+            transaction_id=_text(getattr(details, "id", None)),
+            amount=Decimal(amount) if amount is not None else None,
+            dispute_status=_text(getattr(dispute, "status", None)),
+            reason=_text(getattr(dispute, "reason", None)),
+        )
+    txn = getattr(notification, "transaction", None)
+    if txn is not None:
+        return WebhookEvent(
+            kind=kind,
+            timestamp=timestamp,
+            subject_id=_text(txn.id),
+            transaction_id=_text(txn.id),
+            transaction_status=_text(txn.status),
+            amount=Decimal(txn.amount) if getattr(txn, "amount", None) is not None else None,
+        )
+    return WebhookEvent(kind=kind, timestamp=timestamp, subject_id="")

@@ -22,12 +22,28 @@ real path, this is only a stand-in behind the `Gateway` protocol.
   `GatewayUnavailable`, after the call took effect (a lost answer) or before.
 """
 
+import base64
+import hashlib
+import hmac
 import itertools
+import json
 import threading
+from datetime import datetime
 from decimal import Decimal
 
-from payments.exceptions import GatewayUnavailable
-from payments.gateways.base import SaleOutcome, SaleResult, TransactionInfo
+from payments.exceptions import GatewayUnavailable, WebhookSignatureInvalid
+from payments.gateways.base import (
+    REFUND_ALREADY_COMPLETE,
+    REFUND_TOO_LARGE,
+    REFUND_UNSETTLED,
+    VOID_NOT_ALLOWED,
+    RefundOutcome,
+    RefundResult,
+    SaleOutcome,
+    SaleResult,
+    TransactionInfo,
+    WebhookEvent,
+)
 
 CARD_BRANDS = ("visa", "amex", "mastercard", "discover", "jcb", "maestro", "dinersclub")
 CARD_INDICATORS = ("debit", "prepaid", "commercial", "payroll", "healthcare", "durbin-regulated")
@@ -147,6 +163,110 @@ class FakeGateway:
             raise GatewayUnavailable("Fake search unavailable")
         return self.transactions(order_id)
 
+    # -- after the sale (the simulator's rules, in short)
+
+    def refund(self, *, transaction_id, amount, order_id, api_request_key):
+        """Refund a settled sale, at most its unrefunded remainder; idempotent per key."""
+        self.calls.append(("refund", api_request_key))
+        applied = self._fault("refund")
+        if applied is False:
+            raise GatewayUnavailable("Fake refund unavailable before the request was processed")
+        amount = Decimal(amount).quantize(Decimal("0.01"))
+        with self._lock:
+            if api_request_key in self._answers:
+                answer = self._answers[api_request_key][1]
+            else:
+                answer = self._refund_locked(transaction_id, amount, order_id)
+                if answer.outcome == RefundOutcome.SUCCEEDED:
+                    self._answers[api_request_key] = ((transaction_id, amount, order_id), answer)
+        if applied:
+            raise GatewayUnavailable("Fake refund answer lost after the refund was processed")
+        return answer
+
+
+    def _refund_locked(self, transaction_id, amount, order_id):
+        sale = self._ledger[transaction_id]
+        if sale.status not in ("settled", "settling"):
+            return RefundResult(outcome=RefundOutcome.REFUSED, error_codes=[REFUND_UNSETTLED], message="unsettled")
+        refunded = sum((self._ledger[i].amount for i in sale.refund_ids), Decimal("0"))
+        if refunded >= sale.amount:
+            return RefundResult(outcome=RefundOutcome.REFUSED, error_codes=[REFUND_ALREADY_COMPLETE], message="complete")
+        if refunded + amount > sale.amount:
+            return RefundResult(outcome=RefundOutcome.REFUSED, error_codes=[REFUND_TOO_LARGE], message="too large")
+        credit = TransactionInfo(
+            id=f"fake{next(self._ids):06d}",
+            status="submitted_for_settlement",
+            amount=amount,
+            order_id=order_id,
+            type="credit",
+        )
+        self._ledger[credit.id] = credit
+        self._ledger[sale.id] = TransactionInfo(**{**sale.__dict__, "refund_ids": (*sale.refund_ids, credit.id)})
+        return RefundResult(outcome=RefundOutcome.SUCCEEDED, transaction=credit)
+
+
+    def void(self, *, transaction_id, api_request_key):
+        """Void an authorized or submitted_for_settlement sale; idempotent per key."""
+        self.calls.append(("void", api_request_key))
+        applied = self._fault("void")
+        if applied is False:
+            raise GatewayUnavailable("Fake void unavailable before the request was processed")
+        with self._lock:
+            if api_request_key in self._answers:
+                answer = self._answers[api_request_key][1]
+            else:
+                sale = self._ledger[transaction_id]
+                if sale.status not in ("authorized", "submitted_for_settlement"):
+                    answer = RefundResult(outcome=RefundOutcome.REFUSED, error_codes=[VOID_NOT_ALLOWED], message="no void")
+                else:
+                    voided = TransactionInfo(**{**sale.__dict__, "status": "voided"})
+                    self._ledger[sale.id] = voided
+                    answer = RefundResult(outcome=RefundOutcome.SUCCEEDED, transaction=voided)
+                    self._answers[api_request_key] = ((transaction_id,), answer)
+        if applied:
+            raise GatewayUnavailable("Fake void answer lost after the void was processed")
+        return answer
+
+
+    def search_by_ids(self, ids):
+        """The ledger's transactions with these ids."""
+        self.calls.append(("search_by_ids", tuple(ids)))
+        if self._fault("search") is not None:
+            raise GatewayUnavailable("Fake search unavailable")
+        return [self._ledger[i] for i in ids if i in self._ledger]
+
+
+    # -- after the sale: a test control, then webhooks
+
+    def settle(self, transaction_id, status="settled"):
+        """Test control: settle (or decline the settlement of) a submitted sale."""
+        self.alter(transaction_id, status=status)
+
+
+    def parse_webhook(self, *, signature, payload):
+        """Accept what `fake_webhook` signed; anything else is forged."""
+        if not signature or not hmac.compare_digest(signature, fake_webhook_sign(payload or "")):
+            raise WebhookSignatureInvalid("signature does not match payload")
+        body = json.loads(base64.b64decode(payload))
+        amount = body.get("amount")
+        return WebhookEvent(
+            kind=body["kind"],
+            timestamp=datetime.fromisoformat(body["timestamp"]),
+            subject_id=body["subject_id"],
+            transaction_id=body.get("transaction_id", ""),
+            transaction_status=body.get("transaction_status", ""),
+            amount=Decimal(amount) if amount is not None else None,
+            dispute_status=body.get("dispute_status", ""),
+            reason=body.get("reason", ""),
+        )
+
+
+    def verify_webhook_challenge(self, challenge):
+        """`fake|<hmac>` for a hex challenge."""
+        if not all(c in "0123456789abcdef" for c in challenge) or not 20 <= len(challenge) <= 32:
+            raise WebhookSignatureInvalid("challenge contains non-hex characters")
+        return f"fake|{fake_webhook_sign(challenge)}"
+
     # -- internals
 
     def _fault(self, operation):
@@ -202,3 +322,20 @@ class FakeGateway:
         }[status]
         message = text or f"Gateway Rejected: {rejection}"
         return SaleResult(outcome=outcome, transaction=txn, message=message)
+
+
+# Webhooks of the fake gateway: base64 JSON signed with an HMAC only this module knows.
+
+FAKE_WEBHOOK_KEY = b"fake-webhook-key"
+
+
+def fake_webhook_sign(payload):
+    """The signature the fake gateway accepts for `payload` (tests build webhooks with it)."""
+    return hmac.new(FAKE_WEBHOOK_KEY, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def fake_webhook(kind, *, subject_id, timestamp, **fields):
+    """A signed fake notification: `(bt_signature, bt_payload)`."""
+    body = {"kind": kind, "subject_id": subject_id, "timestamp": timestamp.isoformat(), **fields}
+    payload = base64.b64encode(json.dumps(body, default=str).encode()).decode()
+    return fake_webhook_sign(payload), payload

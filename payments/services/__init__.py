@@ -10,6 +10,11 @@ from payments.services.intake import OrderCreateResult, order_create, request_fi
 from payments.services.reconcile import orders_reconcile
 from payments.services.verify import order_verify
 
+# After the sale: imported last, they build on the modules above.
+from payments.services.refunds import RefundCreateResult, refund_charge, refund_create  # noqa: E402
+from payments.services.settlement import order_settlement_record, orders_track_settlement  # noqa: E402
+from payments.services.webhooks import webhook_process, webhook_receive  # noqa: E402
+
 __all__ = [
     "OrderCreateResult",
     "order_charge",
@@ -21,4 +26,11 @@ __all__ = [
     "order_verify",
     "orders_reconcile",
     "request_fingerprint",
+    "RefundCreateResult",
+    "refund_charge",
+    "refund_create",
+    "order_settlement_record",
+    "orders_track_settlement",
+    "webhook_process",
+    "webhook_receive",
 ]

@@ -51,6 +51,15 @@ ALLOWED_TRANSITIONS = {
     OrderStatus.PAID: set(),
     OrderStatus.FAILED: set(),
 }
+# After the sale: refunds and settlement move a paid order forward, never back.
+ALLOWED_TRANSITIONS[OrderStatus.PAID] |= {
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+    OrderStatus.SETTLEMENT_DECLINED,
+}
+ALLOWED_TRANSITIONS[OrderStatus.PARTIALLY_REFUNDED] = {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
+ALLOWED_TRANSITIONS[OrderStatus.REFUNDED] = set()
+ALLOWED_TRANSITIONS[OrderStatus.SETTLEMENT_DECLINED] = set()
 
 
 def order_lock(order_id):

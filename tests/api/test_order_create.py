@@ -48,6 +48,10 @@ def test_create_order_answers_202_with_the_order_and_its_location(api_client, us
         "failure_reason": "",
         "gateway_rejection_reason": "",
         "gateway_rejection_message": "",
+        "refunded_amount": "0.00",
+        "dispute_status": "",
+        "dispute_amount": None,
+        "dispute_reason": "",
     }
     assert "payment_method_nonce" not in body
     # and the row holds what was sent, for this owner

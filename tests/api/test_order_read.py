@@ -49,6 +49,10 @@ def test_client_reads_its_order_with_the_gateway_outcome(api_client, user):
         "failure_reason": "",
         "gateway_rejection_reason": "",
         "gateway_rejection_message": "",
+        "refunded_amount": "0.00",
+        "dispute_status": "",
+        "dispute_amount": None,
+        "dispute_reason": "",
     }
     assert set(body) >= {"created_at", "updated_at"}
     assert "payment_method_nonce" not in body

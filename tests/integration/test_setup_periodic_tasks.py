@@ -42,3 +42,22 @@ def test_setup_run_again_keeps_what_an_admin_changed(capsys):
     assert json.loads(task.kwargs)["limit"] == 50
     assert PeriodicTask.objects.filter(name=schedules.RECONCILE_TASK_NAME).count() == 1
     assert "left as it is" in capsys.readouterr().out
+
+
+def test_setup_creates_the_settlement_tracker_task_with_the_schedule_defaults():
+    # given
+    PeriodicTask.objects.filter(name=schedules.SETTLEMENT_TASK_NAME).delete()
+    # when
+    call_command("setup_periodic_tasks")
+    # then
+    task = PeriodicTask.objects.get(name=schedules.SETTLEMENT_TASK_NAME)
+    assert (task.task, task.queue, task.interval.every) == (
+        schedules.SETTLEMENT_TASK,
+        schedules.SETTLEMENT_QUEUE,
+        schedules.SETTLEMENT_INTERVAL_SECONDS,
+    )
+    assert json.loads(task.kwargs) == schedules.SETTLEMENT_KWARGS
+
+
+def test_the_migration_created_the_settlement_tracker_task():
+    assert PeriodicTask.objects.filter(name=schedules.SETTLEMENT_TASK_NAME, task=schedules.SETTLEMENT_TASK).exists()

@@ -12,6 +12,9 @@ PAYMENT_TASK_QUEUES = {
     "payments.tasks.charge_order_task": "payments",
     "payments.tasks.verify_order_task": "payments",
     "payments.tasks.reconcile_orders_task": "maintenance",
+    "payments.tasks.refund_order_task": "payments",
+    "payments.tasks.process_webhook_task": "payments",
+    "payments.tasks.track_settlement_task": "maintenance",
 }
 
 

@@ -266,3 +266,33 @@ def test_an_unexpected_error_that_names_no_status_stays_transient(sdk, gateway):
     # when / then
     with pytest.raises(GatewayUnavailable):
         call_sale(gateway)
+
+
+def test_a_webhook_parsed_by_the_sdk_comes_back_as_an_aware_event_with_its_dispute():
+    # given: a notification signed as the SDK's WebhookTesting signs them
+    import braintree as sdk
+
+    from payments.gateways.braintree import BraintreeGateway
+
+    gateway = sdk.BraintreeGateway(sdk.Configuration(
+        environment=sdk.Environment.Sandbox, merchant_id="m", public_key="pub", private_key="priv"))
+    sample = gateway.webhook_testing.sample_notification(sdk.WebhookNotification.Kind.DisputeOpened, "dp_1")
+    # when
+    event = BraintreeGateway(sdk=gateway).parse_webhook(signature=sample["bt_signature"], payload=sample["bt_payload"])
+    # then
+    assert (event.kind, event.subject_id) == ("dispute_opened", "dp_1")
+    assert event.timestamp.tzinfo is not None
+    assert event.transaction_id
+
+
+def test_a_forged_webhook_raises_webhook_signature_invalid():
+    import braintree as sdk
+
+    from payments.exceptions import WebhookSignatureInvalid
+    from payments.gateways.braintree import BraintreeGateway
+
+    gateway = sdk.BraintreeGateway(sdk.Configuration(
+        environment=sdk.Environment.Sandbox, merchant_id="m", public_key="pub", private_key="priv"))
+    sample = gateway.webhook_testing.sample_notification(sdk.WebhookNotification.Kind.DisputeWon, "dp_1")
+    with pytest.raises(WebhookSignatureInvalid):
+        BraintreeGateway(sdk=gateway).parse_webhook(signature="pub|0000", payload=sample["bt_payload"])

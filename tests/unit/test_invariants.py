@@ -182,3 +182,98 @@ def test_i5_catches_a_copy_answered_with_an_error():
     run["groups"][0]["responses"].append({"status": 500, "order_id": None})
     [found] = violations(invariants.i5_one_order_per_idempotency_key(run["groups"], run["orders"], run["ledger"]))
     assert found["key"] == "k1"
+
+
+# After the sale: I6–I9, each on a good run and on a hand-made ledger that breaks it.
+
+SOLD = "order-sold"
+R1, R2 = "refund-1", "refund-2"
+
+
+def credit(tid, refund_id, amount, sale_id="t9"):
+    return {"id": tid, "order_id": refund_id, "type": "credit", "status": "submitted_for_settlement",
+            "amount": amount, "refunded_transaction_id": sale_id}
+
+
+def refund_row(rid, amount, status="succeeded", kind="refund", transaction_id=None, order_id=SOLD):
+    return {"id": rid, "order_id": order_id, "status": status, "amount": Decimal(amount), "kind": kind,
+            "transaction_id": transaction_id}
+
+
+def refund_run():
+    orders = by_id(order(SOLD, "refunded", "t9"))
+    ledger = [sale("t9", SOLD, status="settled"), credit("c1", R1, "4.00"), credit("c2", R2, "6.00")]
+    refunds = {R1: refund_row(R1, "4.00", transaction_id="c1"), R2: refund_row(R2, "6.00", transaction_id="c2")}
+    return orders, ledger, refunds
+
+
+def test_i6_holds_when_refunds_stay_within_the_sale():
+    orders, ledger, refunds = refund_run()
+    assert invariants.i6_refunds_never_exceed_the_sale(ledger, refunds, orders)["passed"]
+
+
+def test_i6_catches_credits_beyond_the_sale():
+    orders, ledger, refunds = refund_run()
+    ledger.append(credit("c3", "someone-else", "0.01"))
+    result = invariants.i6_refunds_never_exceed_the_sale(ledger, refunds, orders)
+    assert not result["passed"]
+    assert result["violations"][0]["problem"] == "credits at the gateway exceed the sale"
+
+
+def test_i6_catches_recorded_refunds_beyond_the_sale():
+    orders, ledger, refunds = refund_run()
+    refunds[R2]["amount"] = Decimal("6.01")
+    assert not invariants.i6_refunds_never_exceed_the_sale(ledger, refunds, orders)["passed"]
+
+
+def test_i7_holds_with_one_credit_per_refund_and_catches_a_second():
+    _, ledger, refunds = refund_run()
+    assert invariants.i7_no_refund_charged_twice(ledger, refunds)["passed"]
+    ledger.append(credit("c1bis", R1, "4.00"))
+    result = invariants.i7_no_refund_charged_twice(ledger, refunds)
+    assert result["violations"] == [{"refund_id": R1, "credits": 2}]
+
+
+def test_i8_holds_when_every_credit_is_on_its_row():
+    _, ledger, refunds = refund_run()
+    assert invariants.i8_every_gateway_refund_on_one_row(ledger, refunds, {SOLD: "t9"})["passed"]
+
+
+def test_i8_catches_an_unrecorded_credit_and_an_unrecorded_void():
+    _, ledger, refunds = refund_run()
+    refunds[R2] = refund_row(R2, "6.00", status="processing")
+    ledger.append(sale("t8", "order-voided", status="voided"))
+    result = invariants.i8_every_gateway_refund_on_one_row(ledger, refunds, {SOLD: "t9", "order-voided": "t8"})
+    assert {v["problem"] for v in result["violations"]} == {
+        "credit not recorded on exactly one row", "void not recorded on exactly one row"
+    }
+
+
+def test_i9_holds_for_duplicated_webhooks_reflected_once_and_catches_a_double():
+    hooks = [{"kind": "dispute_opened", "subject_id": "dp1", "timestamp": "t", "transaction_id": "t9"}] * 2
+    events = {SOLD: [{"kind": "dispute_opened", "dispute": "dp1"}]}
+    assert invariants.i9_every_dispute_webhook_reflected_once(hooks, events, {SOLD: "t9"})["passed"]
+    events[SOLD].append({"kind": "dispute_opened", "dispute": "dp1"})
+    assert not invariants.i9_every_dispute_webhook_reflected_once(hooks, events, {SOLD: "t9"})["passed"]
+    assert not invariants.i9_every_dispute_webhook_reflected_once(hooks, {}, {SOLD: "t9"})["passed"]
+
+
+def test_i3_and_i4_accept_the_after_sale_moves():
+    orders = by_id(order(SOLD, "partially_refunded", "t9"))
+    ledger = [sale("t9", SOLD, status="settled")]
+    events = {SOLD: [row(1, "create", None, "pending"), row(2, "claim", "pending", "processing"),
+                     row(3, "find", "processing", "paid"), row(4, "refund", "paid", "partially_refunded")]}
+    assert invariants.i3_sales_and_paid_orders_match(ledger, orders)["passed"]
+    assert invariants.i4_status_never_goes_backwards(orders, events)["passed"]
+    events[SOLD].append(row(5, "refund", "partially_refunded", "paid"))
+    assert not invariants.i4_status_never_goes_backwards(by_id(order(SOLD, "paid", "t9")), events)["passed"]
+
+
+def test_i4_accepts_after_sale_events_on_a_final_order_but_not_a_charge_event():
+    orders = by_id(order(SOLD, "refunded", "t9"))
+    trail = [row(1, "create", None, "pending"), row(2, "claim", "pending", "processing"),
+             row(3, "find", "processing", "paid"), row(4, "refund", "paid", "paid", "refund_requested"),
+             row(5, "refund", "paid", "refunded", "refunded"), row(6, "dispute", "refunded", "refunded", "dispute")]
+    assert invariants.i4_status_never_goes_backwards(orders, {SOLD: trail})["passed"]
+    trail.append(row(7, "sale", "refunded", "refunded", "approved"))
+    assert not invariants.i4_status_never_goes_backwards(orders, {SOLD: trail})["passed"]

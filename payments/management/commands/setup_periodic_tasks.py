@@ -15,6 +15,11 @@ from payments.schedules import (
     RECONCILE_QUEUE,
     RECONCILE_TASK,
     RECONCILE_TASK_NAME,
+    SETTLEMENT_INTERVAL_SECONDS,
+    SETTLEMENT_KWARGS,
+    SETTLEMENT_QUEUE,
+    SETTLEMENT_TASK,
+    SETTLEMENT_TASK_NAME,
 )
 
 
@@ -39,10 +44,31 @@ def reconcile_periodic_task_ensure():
     )
 
 
+def settlement_periodic_task_ensure():
+    """The settlement tracker's PeriodicTask, created with the payments/schedules.py defaults if missing."""
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=SETTLEMENT_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
+    )
+    return PeriodicTask.objects.get_or_create(
+        name=SETTLEMENT_TASK_NAME,
+        defaults={
+            "task": SETTLEMENT_TASK,
+            "interval": interval,
+            "kwargs": json.dumps(SETTLEMENT_KWARGS),
+            "queue": SETTLEMENT_QUEUE,
+            "expire_seconds": SETTLEMENT_INTERVAL_SECONDS,
+            "description": (
+                "Record settled / settlement_declined sales of paid orders (payments.services.settlement)."
+            ),
+        },
+    )
+
+
 class Command(BaseCommand):
     help = "Create the payments periodic tasks (django-celery-beat) that are missing; never changes existing ones."
 
     def handle(self, *args, **options):
-        task, created = reconcile_periodic_task_ensure()
-        state = "created" if created else "exists, left as it is"
-        self.stdout.write(f"{task.name}: {state} (every {task.interval}, enabled={task.enabled})")
+        for ensure in (reconcile_periodic_task_ensure, settlement_periodic_task_ensure):
+            task, created = ensure()
+            state = "created" if created else "exists, left as it is"
+            self.stdout.write(f"{task.name}: {state} (every {task.interval}, enabled={task.enabled})")
