@@ -5,16 +5,6 @@ from django.contrib import admin, messages
 from payments.exceptions import PaymentsError
 from payments.services.refunds import refund_create
 
-AFTER_SALE_FIELDS = (
-    "refunded_amount",
-    "dispute_id",
-    "dispute_status",
-    "dispute_amount",
-    "dispute_reason",
-    "dispute_updated_at",
-    "settlement_checked_at",
-)
-
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
@@ -63,8 +53,8 @@ def register_after_sale(order_admin, site, refund_model, webhook_model):
 
     order_admin.inlines = (*order_admin.inlines, RefundInline)
     order_admin.actions = (*order_admin.actions, refund_in_full)
-    order_admin.readonly_fields = (*order_admin.readonly_fields, *AFTER_SALE_FIELDS)
-    order_admin.list_display = (*order_admin.list_display, "refunded_amount", "dispute_status")
+    # The after-sale columns are read-only like every worker-written column (OrderAdmin derives
+    # them from the model); the changelist keeps its six columns and filters disputes instead.
     order_admin.list_filter = (*order_admin.list_filter, "dispute_status")
 
     @admin.register(refund_model, site=site)

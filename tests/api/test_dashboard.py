@@ -62,7 +62,10 @@ def test_dashboard_data_counts_orders_by_status(staff_client):
     # when
     data = staff_client.get(DATA_URL).json()
     # then
-    assert data["counts"] == {"pending": 0, "processing": 1, "paid": 3, "failed": 1, "needs_review": 0}
+    assert data["counts"] == {
+        "pending": 0, "processing": 1, "paid": 3, "failed": 1, "needs_review": 0,
+        "partially_refunded": 0, "refunded": 0, "settlement_declined": 0,
+    }
     assert data["total"] == 5
 
 

@@ -29,9 +29,10 @@ def admin_client(client, admin_user):
 
 
 def change_form(order, **fields):
-    """The change form's POST body: the fields, and the event inline's (empty) management form."""
-    events = order.events.count()
-    management = {"events-TOTAL_FORMS": events, "events-INITIAL_FORMS": events, "events-MAX_NUM_FORMS": ""}
+    """The change form's POST body: the fields, and the inlines' (event, refund) management forms."""
+    management = {}
+    for prefix, count in (("events", order.events.count()), ("refunds", order.refunds.count())):
+        management |= {f"{prefix}-TOTAL_FORMS": count, f"{prefix}-INITIAL_FORMS": count, f"{prefix}-MAX_NUM_FORMS": ""}
     return {**management, **fields, "_save": "Save"}
 
 
