@@ -4,21 +4,23 @@ Each view parses its input with a serializer, calls one service or selector, and
 output. Views never talk to the gateway and never assign a status: services.py owns state.
 """
 
-import io
-
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.exceptions import RequestBodyTooLarge
-from payments.models import Order
+from payments.api_docs import (
+    ERROR_401,
+    ERROR_404,
+    IDEMPOTENCY_KEY_PARAMETER,
+    ORDER_EXAMPLE,
+    VALIDATION_ERROR_SCHEMA,
+)
+from payments.api_inputs import BoundedJSONParser, idempotency_key_from
 from payments.renderers import API_RENDERERS
 from payments.selectors import order_get_visible_to, order_list_visible_to
 from payments.serializers import (
@@ -29,116 +31,6 @@ from payments.serializers import (
 )
 from payments.services import order_create
 from payments.throttling import OrderCreateRateThrottle
-
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX_LENGTH = Order._meta.get_field("idempotency_key").max_length
-
-
-class BoundedJSONParser(JSONParser):
-    """JSON parser that enforces DATA_UPLOAD_MAX_MEMORY_SIZE.
-
-    DRF reads the WSGI stream itself, so Django's own limit (checked only by `request.body` and
-    `request.POST`) never applies to JSON bodies. Refuse on the declared length before reading,
-    and read at most one byte past the limit in case the declaration is missing or wrong.
-    """
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and stream is not None:
-            request = (parser_context or {}).get("request")
-            declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-            if declared and declared.isdigit() and int(declared) > limit:
-                raise RequestBodyTooLarge()
-            body = stream.read(limit + 1)
-            if len(body) > limit:
-                raise RequestBodyTooLarge()
-            stream = io.BytesIO(body)
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as exc:
-            # A small body can still nest deeper than the decoder's recursion limit ("[[[[...").
-            raise ParseError("JSON parse error - the document is nested too deeply.") from exc
-
-
-def _idempotency_key(request):
-    """The request's Idempotency-Key header, or None; a 400 naming the header when unusable."""
-    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if key is None:
-        return None
-    if not key.strip():
-        raise ValidationError({IDEMPOTENCY_KEY_HEADER: ["The Idempotency-Key header must not be blank."]})
-    if not all(" " <= char <= "~" for char in key):
-        # Visible ASCII only, as HTTP header values should be; it also keeps NUL bytes, which
-        # PostgreSQL text cannot hold, away from the database.
-        raise ValidationError(
-            {IDEMPOTENCY_KEY_HEADER: ["The Idempotency-Key header may contain only printable ASCII characters."]}
-        )
-    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ValidationError(
-            {
-                IDEMPOTENCY_KEY_HEADER: [
-                    f"The Idempotency-Key header must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} "
-                    f"characters long (got {len(key)})."
-                ]
-            }
-        )
-    return key
-
-
-# OpenAPI documentation of the answers that several endpoints share.
-
-VALIDATION_ERROR_SCHEMA = {
-    "type": "object",
-    "description": "Field name (or `non_field_errors`, `detail`) → list of messages.",
-    "additionalProperties": {
-        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]
-    },
-}
-
-ERROR_401 = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="Missing or invalid token. The `WWW-Authenticate: Token` header says how to authenticate.",
-    examples=[OpenApiExample("No token", value={"detail": "Authentication credentials were not provided."})],
-)
-ERROR_404 = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="No such order among the caller's orders (someone else's order answers the same).",
-    examples=[OpenApiExample("Unknown order", value={"detail": "No order with this id."})],
-)
-
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name=IDEMPOTENCY_KEY_HEADER,
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "Makes a retried POST safe. The same key with the same body returns the order created by "
-        "the first request (no second order, no second charge); the same key with a different "
-        "body answers 422; while the first request with the key is still running, 409. "
-        f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters; keys are scoped to the caller."
-    ),
-    examples=[OpenApiExample("A UUID per checkout attempt", value="5f0c7a53-2d5e-4c1b-9a57-3c2b1f6e8d10")],
-)
-
-ORDER_EXAMPLE = {
-    "id": "0b6a4f3e-8d0c-4c3a-9a1f-2f5d8e7c6b1a",
-    "status": "pending",
-    "amount": "12.34",
-    "currency": "USD",
-    "description": "Order #1001",
-    "transaction_id": None,
-    "gateway_status": "",
-    "processor_response_code": "",
-    "processor_response_text": "",
-    "error_codes": [],
-    "created_at": "2026-01-01T12:00:00Z",
-    "updated_at": "2026-01-01T12:00:00Z",
-    "errors": [],
-    "failure_reason": "",
-    "gateway_rejection_reason": "",
-    "gateway_rejection_message": "",
-}
-
 
 class OrderListCreateApi(APIView):
     """`/api/orders/`: submit an order, or list the caller's orders."""
@@ -311,7 +203,7 @@ class OrderListCreateApi(APIView):
         },
     )
     def post(self, request):
-        idempotency_key = _idempotency_key(request)
+        idempotency_key = idempotency_key_from(request)
         serializer = OrderCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -12,13 +12,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.apis import (
-    ERROR_401,
-    IDEMPOTENCY_KEY_PARAMETER,
-    VALIDATION_ERROR_SCHEMA,
-    BoundedJSONParser,
-    _idempotency_key,
-)
+from payments.api_docs import ERROR_401, IDEMPOTENCY_KEY_PARAMETER, VALIDATION_ERROR_SCHEMA
+from payments.api_inputs import BoundedJSONParser, idempotency_key_from
 from payments.refund_serializers import RefundCreateInputSerializer, RefundOutputSerializer
 from payments.selectors import order_get_for_owner
 from payments.selectors_refunds import refund_get_for_order, refund_list_for_order
@@ -124,7 +119,7 @@ class RefundListCreateApi(APIView):
     )
     def post(self, request, order_id):
         order = _owned_order(request, order_id)
-        idempotency_key = _idempotency_key(request)
+        idempotency_key = idempotency_key_from(request)
         serializer = RefundCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = refund_create(

@@ -28,7 +28,7 @@ def request_fingerprint(*, amount, currency, description, nonce):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _try_lock_idempotency_key(owner_id, key):
+def try_lock_idempotency_key(owner_id, key):
     """Take a transaction-scoped advisory lock on (owner, key); False if another request holds it.
 
     This is what tells "the first request with this key is still running" (409) apart from a
@@ -55,7 +55,7 @@ def order_create(*, owner, amount, nonce, currency="USD", description="", idempo
     try:
         with transaction.atomic():
             if idempotency_key is not None:
-                if not _try_lock_idempotency_key(owner.pk, idempotency_key):
+                if not try_lock_idempotency_key(owner.pk, idempotency_key):
                     raise IdempotencyKeyInFlight()
                 existing = Order.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
                 if existing is not None:

@@ -42,7 +42,7 @@ from payments.gateways.base import (
 )
 from payments.models import Order, Refund
 from payments.services.dispatch import publish
-from payments.services.intake import _try_lock_idempotency_key
+from payments.services.intake import try_lock_idempotency_key
 from payments.services.lifecycle import Action, Outcome, event_record, lease_from_now, lease_is_live, transition_locked
 from payments.statuses import (
     REFUND_RESERVING_STATUSES,
@@ -104,7 +104,7 @@ def refund_create(*, order_id, amount=None, idempotency_key=None):
     try:
         with transaction.atomic():
             if idempotency_key is not None:
-                if not _try_lock_idempotency_key(f"refund:{order_id}", idempotency_key):
+                if not try_lock_idempotency_key(f"refund:{order_id}", idempotency_key):
                     raise IdempotencyKeyInFlight()
                 existing = Refund.objects.filter(order_id=order_id, idempotency_key=idempotency_key).first()
                 if existing is not None:
