@@ -455,7 +455,7 @@ def print_report(result):
           f"{result['cpus']} CPUs")
     print(f"Audit rows per order: {p['audit_rows_per_order']:.2f} "
           f"({', '.join(f'{k} {v}' for k, v in p['audit_rows'].items())})")
-    print(f"\nTargets (issue 8), this run:")
+    print("\nTargets (issue 8), this run:")
     for t in result["targets"]:
         print(f"  {t['figure']:<72} {t['value']:>6.2f}  target {t['target']:<7} {'met' if t['met'] else 'NOT met'}")
     for problem in result["problems"][:20]:
