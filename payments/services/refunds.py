@@ -43,7 +43,15 @@ from payments.gateways.base import (
 from payments.models import Order, Refund
 from payments.services.dispatch import publish
 from payments.services.intake import try_lock_idempotency_key
-from payments.services.lifecycle import Action, Outcome, event_record, lease_from_now, lease_is_live, transition_locked
+from payments.services.lifecycle import (
+    Action,
+    Outcome,
+    event_record,
+    lease_from_now,
+    lease_is_live,
+    order_lock,
+    transition_locked,
+)
 from payments.statuses import (
     REFUND_RESERVING_STATUSES,
     REFUNDABLE_ORDER_STATUSES,
@@ -241,13 +249,17 @@ def _refund_claimed(refund):
         result = gateway.refund(
             transaction_id=sale.id, amount=refund.amount, order_id=str(refund.pk), api_request_key=f"refund:{refund.pk}"
         )
-    event_record(
-        order,
-        Action.REFUND,
-        outcome=Outcome.REFUNDED if result.outcome == RefundOutcome.SUCCEEDED else Outcome.REFUND_REFUSED,
-        transaction_id=result.transaction.id if result.transaction else "",
-        detail=_detail(refund, outcome=str(result.outcome), error_codes=result.error_codes),
-    )
+    with transaction.atomic():
+        # Other refunds of the same order move it on concurrently (paid -> partially_refunded):
+        # the event must name the status the order has now, so it is written under the order's
+        # lock, never from the snapshot taken at claim time.
+        event_record(
+            order_lock(order.pk),
+            Action.REFUND,
+            outcome=Outcome.REFUNDED if result.outcome == RefundOutcome.SUCCEEDED else Outcome.REFUND_REFUSED,
+            transaction_id=result.transaction.id if result.transaction else "",
+            detail=_detail(refund, outcome=str(result.outcome), error_codes=result.error_codes),
+        )
     if result.outcome == RefundOutcome.SUCCEEDED:
         return _refund_record_success(refund.pk, result.transaction, kind=kind)
     if {VOID_NOT_ALLOWED, REFUND_UNSETTLED}.intersection(result.error_codes):

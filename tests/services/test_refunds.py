@@ -215,3 +215,29 @@ def test_a_refund_task_out_of_retries_after_a_write_needs_review(paid, fake, ref
     refund_give_up(refund_id=refund.pk, reason="Gave up after 3 retries")
     refund.refresh_from_db()
     assert (refund.status, refund.failure_reason) == (RefundStatus.NEEDS_REVIEW, "Gave up after 3 retries")
+
+
+def test_a_refund_event_names_the_status_a_concurrent_refund_gave_the_order(paid, fake, refunds_sent, monkeypatch):
+    # given two partial refunds of a settled sale; the first one completes while the second one
+    # is at the gateway (it was claimed while the order was still paid)
+    fake.settle(paid.transaction_id)
+    first = refund_create(order_id=paid.pk, amount=Decimal("4.00")).refund
+    second = refund_create(order_id=paid.pk, amount=Decimal("3.00")).refund
+    refund_at_gateway = fake.refund
+
+    def the_first_completes_meanwhile(**call):
+        if call["order_id"] == str(second.pk):
+            refund_charge(refund_id=first.pk)
+        return refund_at_gateway(**call)
+
+    monkeypatch.setattr(fake, "refund", the_first_completes_meanwhile)
+    # when
+    refund_charge(refund_id=second.pk)
+    # then: the second refund's events describe the order as it was when they were written
+    events = list(paid.events.filter(detail__refund=str(second.pk), outcome="refunded").order_by("pk"))
+    assert [(e.from_status, e.to_status) for e in events] == [
+        (OrderStatus.PARTIALLY_REFUNDED, OrderStatus.PARTIALLY_REFUNDED),  # the gateway call
+        (OrderStatus.PARTIALLY_REFUNDED, OrderStatus.PARTIALLY_REFUNDED),  # the transition
+    ]
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("7.00"))
