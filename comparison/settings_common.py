@@ -6,7 +6,7 @@ Each design has its own settings module on top of this one and its own database
 
 import os
 
-import dj_database_url
+import environ
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "comparison-only-not-a-secret")
 DEBUG = False
@@ -15,7 +15,7 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 INSTALLED_APPS = ["django.contrib.contenttypes", "comparison.shop"]
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
-DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+DATABASES = {"default": environ.Env.db_url_config(os.environ["DATABASE_URL"])}
 
 # The post configures the SDK once at start-up and calls braintree.Transaction.* directly.
 BRAINTREE_ENVIRONMENT = os.environ.get("BRAINTREE_ENVIRONMENT", "simulator")
