@@ -61,7 +61,7 @@ def verdict(order, info):
 
 
 def sale_verify(order, *, allowed_from):
-    """Find the order's transaction (no lock held), then take the lock and settle the order.
+    """Find the order's transaction (no lock held), then take the lock, record the find and settle.
 
     The order is left alone if, meanwhile, it left `allowed_from` or its transaction changed.
     """
@@ -70,40 +70,46 @@ def sale_verify(order, *, allowed_from):
     try:
         info = get_gateway().find(transaction_id)
     except GatewayUnavailable as exc:
-        event_record(
-            order,
-            Action.FIND,
-            outcome=Outcome.UNAVAILABLE,
-            transaction_id=transaction_id,
-            detail={"error": str(exc)[:500]},
-        )
+        with transaction.atomic():
+            # Under the lock, like the find below: another delivery may have settled the order.
+            event_record(
+                order_lock(order.pk),
+                Action.FIND,
+                outcome=Outcome.UNAVAILABLE,
+                transaction_id=transaction_id,
+                detail={"error": str(exc)[:500]},
+            )
         log_gateway_call(order, "find", outcome=Outcome.UNAVAILABLE, started=started, transaction_id=transaction_id)
         raise
     except GatewayMisconfigured as exc:
         order_park(order.pk, reason=str(exc))
         raise
-    event_record(
-        order,
-        Action.FIND,
-        outcome=Outcome.FOUND if info else Outcome.NOT_FOUND,
-        transaction_id=transaction_id,
-        detail=(
-            {
-                "status": info.status,
-                "amount": str(info.amount),
-                "order_id": info.order_id,
-                "currency_iso_code": info.currency_iso_code,
-                "merchant_account_id": info.merchant_account_id,
-            }
-            if info
-            else {}
-        ),
-    )
     log_gateway_call(
         order, "find", outcome=Outcome.FOUND if info else Outcome.NOT_FOUND, started=started, transaction_id=transaction_id
     )
     with transaction.atomic():
+        # The find's event is written under the order's lock, in the transaction that settles the
+        # order: a concurrent delivery of the same order (the charge's own verify and a redelivered
+        # or reconciled verify task) may have settled it while this find was on the wire, and the
+        # event must name the status the order has now, not the one it had before the call.
         order = order_lock(order.pk)
+        event_record(
+            order,
+            Action.FIND,
+            outcome=Outcome.FOUND if info else Outcome.NOT_FOUND,
+            transaction_id=transaction_id,
+            detail=(
+                {
+                    "status": info.status,
+                    "amount": str(info.amount),
+                    "order_id": info.order_id,
+                    "currency_iso_code": info.currency_iso_code,
+                    "merchant_account_id": info.merchant_account_id,
+                }
+                if info
+                else {}
+            ),
+        )
         if order.status not in allowed_from or order.transaction_id != transaction_id:
             return order
         to_status, reason = verdict(order, info)

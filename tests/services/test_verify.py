@@ -109,3 +109,25 @@ def test_verify_of_an_order_without_a_sale_to_check_does_nothing(fake, state):
     # then
     assert Order.objects.get(pk=order.pk).status == state["status"]
     assert fake.calls == []
+
+
+def test_a_find_event_names_the_status_a_concurrent_verify_gave_the_order(sold, fake, monkeypatch):
+    # given: while this verify's find is on the wire, another delivery of the order verifies it
+    honest_find = fake.find
+
+    def another_delivery_verifies_meanwhile(transaction_id):
+        monkeypatch.setattr(fake, "find", honest_find)
+        order_verify(order_id=sold.pk)
+        return honest_find(transaction_id)
+
+    monkeypatch.setattr(fake, "find", another_delivery_verifies_meanwhile)
+    # when
+    order_verify(order_id=sold.pk)
+    # then: both finds are recorded, each with the status the order had when it was written
+    finds = sold.events.filter(action="find").order_by("pk")
+    assert [(e.outcome, e.from_status, e.to_status) for e in finds] == [
+        ("found", OrderStatus.PROCESSING, OrderStatus.PROCESSING),
+        ("found", OrderStatus.PAID, OrderStatus.PAID),
+    ]
+    sold.refresh_from_db()
+    assert sold.status == OrderStatus.PAID
