@@ -23,44 +23,44 @@ from payments.schedules import (
 )
 
 
+def _periodic_task_ensure(*, name, task, every, kwargs, queue, description):
+    """A PeriodicTask by name, created with these defaults if missing; an existing one is left alone."""
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
+    return PeriodicTask.objects.get_or_create(
+        name=name,
+        defaults={
+            "task": task,
+            "interval": interval,
+            "kwargs": json.dumps(kwargs),
+            "queue": queue,
+            # A run beat could not deliver within one interval is dropped: the next one covers it.
+            "expire_seconds": every,
+            "description": description,
+        },
+    )
+
+
 def reconcile_periodic_task_ensure():
     """The reconciler's PeriodicTask, created with the payments/schedules.py defaults if missing."""
-    interval, _ = IntervalSchedule.objects.get_or_create(
-        every=RECONCILE_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
-    )
-    return PeriodicTask.objects.get_or_create(
+    return _periodic_task_ensure(
         name=RECONCILE_TASK_NAME,
-        defaults={
-            "task": RECONCILE_TASK,
-            "interval": interval,
-            "kwargs": json.dumps(RECONCILE_KWARGS),
-            "queue": RECONCILE_QUEUE,
-            # A run beat could not deliver within one interval is dropped: the next one covers it.
-            "expire_seconds": RECONCILE_INTERVAL_SECONDS,
-            "description": (
-                "Re-dispatch orders stuck in pending or processing (see payments.services.orders_reconcile)."
-            ),
-        },
+        task=RECONCILE_TASK,
+        every=RECONCILE_INTERVAL_SECONDS,
+        kwargs=RECONCILE_KWARGS,
+        queue=RECONCILE_QUEUE,
+        description="Re-dispatch orders stuck in pending or processing (see payments.services.orders_reconcile).",
     )
 
 
 def settlement_periodic_task_ensure():
     """The settlement tracker's PeriodicTask, created with the payments/schedules.py defaults if missing."""
-    interval, _ = IntervalSchedule.objects.get_or_create(
-        every=SETTLEMENT_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
-    )
-    return PeriodicTask.objects.get_or_create(
+    return _periodic_task_ensure(
         name=SETTLEMENT_TASK_NAME,
-        defaults={
-            "task": SETTLEMENT_TASK,
-            "interval": interval,
-            "kwargs": json.dumps(SETTLEMENT_KWARGS),
-            "queue": SETTLEMENT_QUEUE,
-            "expire_seconds": SETTLEMENT_INTERVAL_SECONDS,
-            "description": (
-                "Record settled / settlement_declined sales of paid orders (payments.services.settlement)."
-            ),
-        },
+        task=SETTLEMENT_TASK,
+        every=SETTLEMENT_INTERVAL_SECONDS,
+        kwargs=SETTLEMENT_KWARGS,
+        queue=SETTLEMENT_QUEUE,
+        description="Record settled / settlement_declined sales of paid orders (payments.services.settlement).",
     )
 
 
