@@ -33,6 +33,12 @@ ACCEPTED_OR_IN_FLIGHT = (*ACCEPTED, 409)
 STATUS_RANK = {**{s: i for i, s in enumerate(ACTIVE_STATUSES)}, **dict.fromkeys(RESTING_STATUSES, len(ACTIVE_STATUSES))}
 # Audit actions after the sale that may record an event on a final order without moving it.
 AFTER_SALE_ACTIONS = frozenset({"refund", "settlement", "dispute"})
+# Read-only gateway lookups. Their rows are written under the order's lock, naming the status the
+# order has when the answer is recorded: with at-least-once delivery two deliveries of one order
+# (the charge's own verify and a redelivered verify task) can both be on the wire, and the one
+# that answers second records its find on an order the first already settled. That is a call
+# that happened, not a transition; a sale or a claim on a final order still is one.
+LOOKUP_ACTIONS = frozenset({"find", "search"})
 # The audit action of an admin's re-queue, the one move allowed out of needs_review into processing.
 REQUEUE_ACTION = "requeue"
 
@@ -91,6 +97,8 @@ def _backwards(row, frm, to):
         return None  # after the sale: refunds and settlement move a paid order forward
     if frm == to and row["action"] in AFTER_SALE_ACTIONS:
         return None  # a refund request, a gateway refund call or a dispute: recorded, no status change
+    if frm == to and row["action"] in LOOKUP_ACTIONS:
+        return None  # a find or search answered after another delivery settled the order
     if frm in FINAL_STATUSES and to != frm:
         return f"left final status {frm} for {to}"
     if frm in FINAL_STATUSES:

@@ -277,3 +277,16 @@ def test_i4_accepts_after_sale_events_on_a_final_order_but_not_a_charge_event():
     assert invariants.i4_status_never_goes_backwards(orders, {SOLD: trail})["passed"]
     trail.append(row(7, "sale", "refunded", "refunded", "approved"))
     assert not invariants.i4_status_never_goes_backwards(orders, {SOLD: trail})["passed"]
+
+
+def test_i4_accepts_a_lookup_recorded_after_another_delivery_settled_the_order():
+    # given two deliveries of one order both finding its sale: the second find is recorded under
+    # the lock after the first settled the order, so its row names `paid`
+    orders = by_id(order(SOLD, "paid", "t9"))
+    trail = [row(1, "create", None, "pending"), row(2, "claim", "pending", "processing"),
+             row(3, "find", "processing", "paid"), row(4, "find", "paid", "paid", "found")]
+    assert invariants.i4_status_never_goes_backwards(orders, {SOLD: trail})["passed"]
+    # a claim of the settled order is a transition out of it, whatever it claims to change
+    trail.append(row(5, "claim", "paid", "paid", "claimed"))
+    [found] = violations(invariants.i4_status_never_goes_backwards(orders, {SOLD: trail}))
+    assert found["problem"] == "transition recorded out of final status paid"
