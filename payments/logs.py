@@ -46,8 +46,8 @@ def log_transition(order, from_status, to_status, *, outcome, action):
 def log_gateway_call(order, call, *, outcome, started, attempt=None, transaction_id=""):
     """One line per gateway call a service audits; `started` is `time.monotonic()` before the call.
 
-    Written right after the call's audit row, so `latency_ms` includes that one insert (about a
-    millisecond against tens for the call).
+    Written right after the call (a lookup's line after its audit row, which then counts in
+    `latency_ms`: about a millisecond against tens for the call).
     """
     gateway_log.info(
         logfmt(

@@ -16,18 +16,20 @@ from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, OrderL
 from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
 from payments.gateways.codes import rejection_fields
 from payments.logs import log_gateway_call
-from payments.models import LastSaleOutcome, Order
+from payments.models import LastSaleOutcome, Order, OrderEvent
 from payments.services.dispatch import publish
 from payments.services.lifecycle import (
     Action,
     Outcome,
     event_record,
+    event_row,
     lease_from_now,
     lease_is_live,
     order_end_locked,
     order_lock,
     order_park,
     sale_event_record,
+    sale_event_row,
     sale_fields,
     transition_locked,
 )
@@ -200,33 +202,41 @@ def _charge_claimed(order, search_first):
         sale_event_record(order, LastSaleOutcome.UNAVAILABLE, detail={"error": str(exc)[:500]})
         log_gateway_call(order, "sale", outcome=LastSaleOutcome.UNAVAILABLE, started=started, attempt=attempt)
         raise
-    sale_event_record(
-        order,
-        result.outcome,
-        transaction_id=result.transaction.id if result.transaction else "",
-        detail={"error_codes": result.error_codes, "attempt": attempt},
-    )
-    log_gateway_call(
-        order,
-        "sale",
-        outcome=result.outcome,
-        started=started,
-        attempt=attempt,
-        transaction_id=result.transaction.id if result.transaction else "",
-    )
+    transaction_id = result.transaction.id if result.transaction else ""
+    log_gateway_call(order, "sale", outcome=result.outcome, started=started, attempt=attempt, transaction_id=transaction_id)
+    sale_detail = {"error_codes": result.error_codes, "attempt": attempt}
     if _needs_lookup(result):
+        # Not decided yet: the sale's row goes first, then the search's.
+        sale_event_record(order, result.outcome, transaction_id=transaction_id, detail=sale_detail)
         existing = paid_sale_search(order)
         if existing is not None:
             return _order_record_sale(order.pk, attempt, approved=existing)
-    return _order_record_sale(order.pk, attempt, result=result)
+        return _order_record_sale(order.pk, attempt, result=result)
+    # A decided sale: its row is written with the decision, in one transaction.
+    return _order_record_sale(order.pk, attempt, result=result, sale_detail=sale_detail)
 
 
-def _order_record_sale(order_id, attempt, *, result=None, approved=None):
-    """Take the lock and record a decided sale (an `approved` transaction, or a `result`)."""
+def _order_record_sale(order_id, attempt, *, result=None, approved=None, sale_detail=None):
+    """Take the lock and record a decided sale (an `approved` transaction, or a `result`).
+
+    With `sale_detail`, the sale call's own event row (and `last_sale_outcome`) is written in the
+    same transaction as the decision: one SELECT, one UPDATE and one INSERT. A worker that dies
+    before this commit leaves no row of the call, and the next claim searches the gateway first,
+    recording what it finds.
+    """
     if approved is None and result.outcome == SaleOutcome.APPROVED:
         approved = result.transaction
     with transaction.atomic():
         order = order_lock(order_id)
+        earlier, sale_outcome = [], {}
+        if sale_detail is not None:
+            sale_outcome = {"last_sale_outcome": LastSaleOutcome(str(result.outcome))}
+            earlier.append(sale_event_row(
+                order,
+                result.outcome,
+                transaction_id=result.transaction.id if result.transaction else "",
+                detail=sale_detail,
+            ))
         recordable = (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW)
         already_recorded = order.transaction_id or order.status not in recordable
         if already_recorded:
@@ -234,26 +244,31 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
             # A different successful sale would be money without an order: leave a trace.
             if approved is not None and approved.id != order.transaction_id:
                 logger.error("Order %s (%s): unrecorded successful sale %s", order.pk, order.status, approved.id)
-                event_record(order, Action.SALE, outcome=Outcome.ORPHANED_SALE, transaction_id=approved.id)
+                earlier.append(event_row(order, Action.SALE, outcome=Outcome.ORPHANED_SALE, transaction_id=approved.id))
+            OrderEvent.objects.bulk_create(earlier)
             return order
         if approved is not None:
             transition_locked(
                 order,
                 OrderStatus.PROCESSING,
                 outcome=Outcome.SALE_APPROVED,
+                earlier=earlier,
                 error_codes=[],
                 payment_method_nonce="",
                 # Keeps the reconciler off while the verify task is on its way.
                 lease_expires_at=lease_from_now(),
+                **sale_outcome,
                 **sale_fields(approved),
             )
             # order_charge verifies it next, in the same task.
             return order
         gateway_fields = sale_fields(result.transaction) if result.transaction else {}
         gateway_fields.update(rejection_fields(result.transaction))
+        gateway_fields.update(sale_outcome)
         retrying = result.outcome == SaleOutcome.PROCESSOR_FAILED and attempt + 1 <= settings.PAYMENTS_MAX_RETRIES
         if result.outcome == SaleOutcome.PROCESSOR_FAILED and order.sale_attempt != attempt:
             # A concurrent claimant already moved past this attempt.
+            OrderEvent.objects.bulk_create(earlier)
             return order
         if not retrying:
             # Declines, rejections and validation errors are definite, and so is a processor
@@ -263,6 +278,7 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
                 OrderStatus.FAILED,
                 outcome=FAILED_SALE_OUTCOMES[result.outcome],
                 reason=result.message,
+                earlier=earlier,
                 error_codes=result.error_codes,
                 detail={"error_codes": result.error_codes},
                 **gateway_fields,
@@ -274,6 +290,7 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None):
             order,
             OrderStatus.PROCESSING,
             outcome=Outcome.PROCESSOR_FAILED_RETRYING,
+            earlier=earlier,
             sale_attempt=attempt + 1,
             lease_expires_at=timezone.now(),
             error_codes=result.error_codes,

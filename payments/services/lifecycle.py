@@ -67,10 +67,13 @@ def order_lock(order_id):
     return Order.objects.select_for_update().get(pk=order_id)
 
 
-def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, detail=None, **fields):
+def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, detail=None, earlier=(), **fields):
     """Move a locked order to `to_status`, saving `fields`, and append the event row.
 
-    Raises IllegalTransition (and changes nothing) for a move ALLOWED_TRANSITIONS does not list.
+    `earlier` are unsaved rows (`event_row`) of what happened before the move, a gateway call
+    whose answer decided it: they are inserted with the transition's row in one statement, so the
+    move is one UPDATE and one INSERT. Raises IllegalTransition (and changes nothing) for a move
+    ALLOWED_TRANSITIONS does not list.
     """
     from_status = order.status
     if to_status not in ALLOWED_TRANSITIONS[from_status]:
@@ -79,7 +82,7 @@ def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, de
     for name, value in fields.items():
         setattr(order, name, value)
     order.save(update_fields=["status", "updated_at", *fields])
-    OrderEvent.objects.create(
+    transition = OrderEvent(
         order=order,
         action=action,
         from_status=from_status,
@@ -89,11 +92,14 @@ def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, de
         detail=detail or {},
         actor=_actor.get(),
     )
+    OrderEvent.objects.bulk_create([*earlier, transition])
     log_transition(order, from_status, to_status, outcome=outcome, action=action)
     return order
 
 
-def order_end_locked(order, to_status, *, outcome, reason="", action=Action.TRANSITION, detail=None, **fields):
+def order_end_locked(
+    order, to_status, *, outcome, reason="", action=Action.TRANSITION, detail=None, earlier=(), **fields
+):
     """End the work on a locked order: paid, failed, or parked in needs_review for a human.
 
     Every ending drops the lease and says why in `failure_reason`; a final order also drops its
@@ -110,6 +116,7 @@ def order_end_locked(order, to_status, *, outcome, reason="", action=Action.TRAN
         outcome=outcome,
         action=action,
         detail=detail,
+        earlier=earlier,
         failure_reason=reason[:255],
         lease_expires_at=None,
         **fields,
@@ -125,9 +132,9 @@ def order_park(order_id, *, reason):
         return order_end_locked(order, OrderStatus.NEEDS_REVIEW, outcome=Outcome.PARKED, reason=reason)
 
 
-def event_record(order, action, *, outcome, transaction_id="", detail=None):
-    """Append an event that changes no status (a gateway call, a re-queue); needs no lock."""
-    OrderEvent.objects.create(
+def event_row(order, action, *, outcome, transaction_id="", detail=None):
+    """An unsaved event that changes no status (a gateway call, a re-queue), naming the order's status now."""
+    return OrderEvent(
         order=order,
         action=action,
         from_status=order.status,
@@ -139,9 +146,20 @@ def event_record(order, action, *, outcome, transaction_id="", detail=None):
     )
 
 
+def event_record(order, action, *, outcome, transaction_id="", detail=None):
+    """Append an event that changes no status (a gateway call, a re-queue); needs no lock."""
+    event_row(order, action, outcome=outcome, transaction_id=transaction_id, detail=detail).save()
+
+
+def sale_event_row(order, outcome, *, transaction_id="", detail=None):
+    """The unsaved event of one sale call; the caller saves `last_sale_outcome=outcome` with it."""
+    return event_row(order, Action.SALE, outcome=Outcome(str(outcome)), transaction_id=transaction_id, detail=detail)
+
+
 def sale_event_record(order, outcome, *, transaction_id="", detail=None):
     """Append the event of one sale call and remember its outcome on the order, atomically.
 
+    For a sale whose answer decides nothing yet (no answer at all, or one that needs a search).
     `last_sale_outcome` is what giving up decides on; the update goes first so that the row lock
     it takes orders concurrent writers' events the same way as their outcomes.
     """
@@ -149,7 +167,7 @@ def sale_event_record(order, outcome, *, transaction_id="", detail=None):
     with transaction.atomic():
         Order.objects.filter(pk=order.pk).update(last_sale_outcome=outcome)
         order.last_sale_outcome = outcome
-        event_record(order, Action.SALE, outcome=Outcome(outcome), transaction_id=transaction_id, detail=detail)
+        sale_event_row(order, outcome, transaction_id=transaction_id, detail=detail).save()
 
 
 def lease_is_live(order, now):

@@ -8,7 +8,15 @@ from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
 from payments.gateways import get_gateway
 from payments.logs import log_gateway_call
 from payments.models import Order
-from payments.services.lifecycle import Action, Outcome, event_record, order_end_locked, order_lock, order_park
+from payments.services.lifecycle import (
+    Action,
+    Outcome,
+    event_record,
+    event_row,
+    order_end_locked,
+    order_lock,
+    order_park,
+)
 from payments.statuses import TRANSACTION_FAILED_STATUSES, TRANSACTION_PAID_STATUSES, OrderStatus
 
 VERIFIED_OUTCOMES = {
@@ -93,7 +101,7 @@ def sale_verify(order, *, allowed_from):
         # or reconciled verify task) may have settled it while this find was on the wire, and the
         # event must name the status the order has now, not the one it had before the call.
         order = order_lock(order.pk)
-        event_record(
+        found = event_row(
             order,
             Action.FIND,
             outcome=Outcome.FOUND if info else Outcome.NOT_FOUND,
@@ -111,7 +119,10 @@ def sale_verify(order, *, allowed_from):
             ),
         )
         if order.status not in allowed_from or order.transaction_id != transaction_id:
+            found.save()
             return order
         to_status, reason = verdict(order, info)
         fields = {"gateway_status": info.status} if info is not None else {}
-        return order_end_locked(order, to_status, outcome=VERIFIED_OUTCOMES[to_status], reason=reason, **fields)
+        return order_end_locked(
+            order, to_status, outcome=VERIFIED_OUTCOMES[to_status], reason=reason, earlier=[found], **fields
+        )

@@ -4,6 +4,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, OrderLeased, ProcessorUnavailable
@@ -292,3 +294,25 @@ def test_giving_up_leaves_an_order_that_someone_else_owns_or_that_is_settled(fak
     # then
     assert Order.objects.get(pk=order.pk).status == state["status"]
     assert not order.events.exists()
+
+
+def test_a_paid_charge_is_three_short_transactions_of_one_select_update_and_insert_each(fake, published):
+    # given
+    order = OrderFactory(amount=Decimal("12.34"))
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        order_charge(order_id=order.pk)
+    # then: claim, record the sale with its call's row, record the find with the verdict; in the
+    # test's own transaction each atomic block is a savepoint
+    blocks, block = [], None
+    for sql in (q["sql"] for q in queries.captured_queries):
+        if sql.startswith("SAVEPOINT"):
+            block = []
+        elif sql.startswith("RELEASE SAVEPOINT"):
+            blocks.append(block)
+            block = None
+        else:
+            assert block is not None, f"statement outside a transaction: {sql[:80]}"
+            block.append(sql.split()[0] + (" FOR UPDATE" if sql.endswith("FOR UPDATE") else ""))
+    assert blocks == [["SELECT FOR UPDATE", "UPDATE", "INSERT"]] * 3
+    assert len(trail(order)) == 5
