@@ -54,12 +54,11 @@ def order_create(*, owner, amount, nonce, currency="USD", description="", idempo
     fingerprint = request_fingerprint(amount=amount, currency=currency, description=description, nonce=nonce)
     try:
         with transaction.atomic():
-            if idempotency_key is not None:
-                if not try_lock_idempotency_key(owner.pk, idempotency_key):
-                    raise IdempotencyKeyInFlight()
-                existing = Order.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
-                if existing is not None:
-                    return _replay(existing, fingerprint)
+            # Under the key's lock a conflicting insert can only be a finished request with the
+            # same key: the insert itself finds it (IntegrityError, handled below), so the
+            # common case, a new key, needs no lookup first.
+            if idempotency_key is not None and not try_lock_idempotency_key(owner.pk, idempotency_key):
+                raise IdempotencyKeyInFlight()
             order = Order.objects.create(
                 owner=owner,
                 amount=amount,
@@ -74,10 +73,15 @@ def order_create(*, owner, amount, nonce, currency="USD", description="", idempo
             order_id = order.pk
             transaction.on_commit(lambda: order_dispatch(order_id))
     except IntegrityError:
-        # Lost a race on the unique (owner, idempotency_key) constraint without advisory locks.
-        if idempotency_key is None:
+        # The unique (owner, idempotency_key) constraint: a replay of a finished request (or,
+        # without advisory locks, a lost race). The transaction rolled back: nothing was stored.
+        existing = (
+            Order.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+            if idempotency_key is not None
+            else None
+        )
+        if existing is None:
             raise
-        existing = Order.objects.get(owner=owner, idempotency_key=idempotency_key)
         return _replay(existing, fingerprint)
     return OrderCreateResult(order=order, created=True)
 

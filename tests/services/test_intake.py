@@ -4,6 +4,8 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from payments.exceptions import IdempotencyKeyReused
 from payments.models import Order, OrderStatus
@@ -76,3 +78,23 @@ def test_an_order_whose_publish_fails_stays_pending_for_the_reconciler(committed
     # then: the order is kept (the outbox), and the log names the class, never the URL
     assert Order.objects.get(pk=result.order.pk).status == OrderStatus.PENDING
     assert "ConnectionError" in caplog.text and "pw@" not in caplog.text
+
+
+def test_a_new_key_is_stored_without_a_lookup_and_a_replay_rolls_its_insert_back(published, committed):
+    # given
+    owner = UserFactory()
+    # when: a new key
+    with CaptureQueriesContext(connection) as queries, committed():
+        first = create(owner, key="checkout-1")
+    # then: the key's lock, the order, its creation event
+    statements = [q["sql"].split()[0] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert statements == ["SELECT", "INSERT", "INSERT"]
+    assert "pg_try_advisory_xact_lock" in queries.captured_queries[1]["sql"]
+    # when: the same request again; its insert meets the unique key and is rolled back
+    with committed():
+        replay = create(owner, key="checkout-1")
+    # then
+    assert (replay.created, replay.order.pk) == (False, first.order.pk)
+    assert list(Order.objects.values_list("pk", flat=True)) == [first.order.pk]
+    assert trail(first.order) == [("create", "")]
+    assert published == [("charge_order_task", str(first.order.pk))]
