@@ -31,7 +31,9 @@ from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_
 from devtools import invariants
 from devtools.db import create_database, drop_database, drop_orphaned_databases, dsn
 from devtools.netns import NetHosts
-from devtools.settings import CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS
+from devtools.settings import (
+    CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS, RECOMMENDED_POOL,
+)
 from devtools.stack import (
     Beat, RedisServer, Simulator, WebServer, Worker, environment, http_request, make_run_dir,
     manage, pid_alive, start_together,
@@ -121,7 +123,7 @@ class Cluster:
         for i in range(1, self.args.max_hosts + 1):
             self.host_workers.append(HostWorker(
                 self.hosts.exec_prefix(i), run_dir=rd, name=f"host{i}-payments", env=self.env(f"cluster-host{i}", host=i),
-                queues="payments", concurrency=self.args.concurrency))
+                queues="payments", concurrency=self.args.concurrency, pool=self.args.pool))
 
     def teardown(self):
         stop_processes([*self.host_workers, *(self.procs.get(n) for n in ("beat", "maint", "web", "sim", "redis"))],
@@ -231,7 +233,8 @@ class Cluster:
         part = self.figures["partition"] or {}
         passed = bool(part) and all(i["passed"] for i in part["invariants"]) and part["all_resting"]
         return {"passed": passed, "complete": len(self.figures["throughput"]) == self.args.max_hosts and bool(part),
-                "command": command, "latency_ms": self.args.latency_ms, "concurrency_per_host": self.args.concurrency,
+                "command": command, "latency_ms": self.args.latency_ms, "pool": self.args.pool,
+                "concurrency_per_host": self.args.concurrency,
                 "run_dir": str(self.run_dir), **self.figures}
 
     def error_result(self):
@@ -239,8 +242,8 @@ class Cluster:
 
 
 def print_report(result):
-    print("\nThroughput at %d ms gateway latency (%d prefork processes per host)" %
-          (result["latency_ms"], result["concurrency_per_host"]))
+    print("\nThroughput at %d ms gateway latency (one worker per host, -P %s -c %d)" %
+          (result["latency_ms"], result["pool"], result["concurrency_per_host"]))
     for f in result["throughput"]:
         print(f"  {f['hosts']} host(s)  {f['orders']:4d} orders in {f['seconds']:6.1f}s  {f['orders_per_second']:6.2f} orders/s")
     p = result.get("partition")
@@ -257,7 +260,10 @@ def main(argv=None):
     parser = benchmark_parser("bench.cluster", __doc__, timeout=420)
     parser.add_argument("--max-hosts", type=int, default=3)
     parser.add_argument("--orders", type=int, default=80)
-    parser.add_argument("--concurrency", type=int, default=3, help="prefork processes per worker host")
+    parser.add_argument("--pool", default=RECOMMENDED_POOL, choices=("prefork", "threads"),
+                        help="the payments worker's pool on each host (the Procfile's by default)")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="sales in flight per worker host (threads, or prefork processes)")
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--cut-seconds", type=float, default=8.0)
     args = parser.parse_args(argv)
