@@ -519,13 +519,13 @@ class Beat(ManagedProcess):
 class WebServer(ManagedProcess):
     """`gunicorn config.wsgi` on a free port; ready when /healthz answers 200 (or 404 before it exists).
 
-    `threads` and `worker_class` left at None are gunicorn.conf.py's choice; set, they override
-    it on the command line, as `workers` does.
+    `workers`, `threads` and `worker_class` left at None are gunicorn.conf.py's choice (what
+    production runs); set, they override it on the command line.
     """
 
     kind = "web"
 
-    def __init__(self, port=None, workers=2, threads=None, worker_class=None, host="127.0.0.1",
+    def __init__(self, port=None, workers=None, threads=None, worker_class=None, host="127.0.0.1",
                  extra_args=(), **kwargs):
         super().__init__(**kwargs)
         self.host = host
