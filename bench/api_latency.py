@@ -1,11 +1,12 @@
 """API latency with the broker up and down: the API stores the order and answers 202 at once.
 
     python -m bench.api_latency [--requests 300] [--concurrency 4] [--rounds 10] [--out FILE]
+                                [--web-workers N] [--web-threads N] [--web-class sync|gthread|gevent]
 
 The product promise is that ``POST /api/orders/`` stores the order and answers 202 whatever the
 broker's state: the order row is the outbox, the publish happens after commit with a bounded
 retry policy, and the reconciler dispatches what could not be published. This benchmark measures
-what that costs a client. It starts its own gunicorn (2 workers, ``config.settings.test``) on a
+what that costs a client. It starts its own gunicorn (``config.settings.test``) on a
 fresh database ``payments_bench_<pid>`` (dropped at the end) and a private ``redis-server`` as the
 broker, with no Celery worker (orders stay ``pending``, which is all the API promises), and times
 three kinds of request over keep-alive ``http.client`` connections from a small thread pool:
@@ -20,8 +21,9 @@ three kinds of request over keep-alive ``http.client`` connections from a small 
                broker's port accepts TCP and never answers: what a hung broker costs a POST.
 
 The web processes run production's connection and logging settings
-(``devtools.settings.PRODUCTION_CONNECTIONS``), with ``--web-workers`` gunicorn workers of
-``--worker-class``.
+(``devtools.settings.PRODUCTION_CONNECTIONS``) and gunicorn.conf.py's worker class and count,
+unless ``--web-workers``, ``--web-threads`` or ``--web-class`` override them (the README's "The
+web tier" compares them with these options); the report says which gunicorn it ran.
 
 The kinds run interleaved in ``--rounds`` rounds (the broker is stopped and restarted in each), so
 machine noise hits all three alike, and each is quoted as a ratio to the baseline of the same run.
@@ -36,6 +38,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -144,7 +147,7 @@ class Bench:
         self.run_dir = make_run_dir("api-latency")
         self.db_name = f"payments_bench_{os.getpid()}"
         self.db_created = False
-        self.redis = self.web = self.clients = self.publish_settings = None
+        self.redis = self.web = self.clients = self.publish_settings = self.gunicorn = None
         self.pool = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="client")
         self.samples = {kind: [] for kind in KINDS}    # (answered as expected, seconds)
         self.busy = {kind: 0.0 for kind in KINDS}      # wall time spent on each kind's batches
@@ -171,9 +174,19 @@ class Bench:
                    if line.startswith(("TOKEN ", "PUBLISH ")))
         token, self.publish_settings = out["TOKEN"], out["PUBLISH"]
         web_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-        self.web = WebServer(run_dir=self.run_dir, name="web", env=web_env, workers=self.args.web_workers,
-                             extra_args=("-k", self.args.worker_class)).start()
+        a = self.args
+        self.web = WebServer(run_dir=self.run_dir, name="web", env=web_env, workers=a.web_workers,
+                             threads=a.web_threads, worker_class=a.web_class).start()
+        self.gunicorn = self.gunicorn_config()
+        self.log(f"gunicorn: {self.gunicorn}")
         self.clients = Clients(self.web.host, self.web.port, token)
+
+    def gunicorn_config(self):
+        """What gunicorn really runs, e.g. "4 sync workers": the class from its log, the count from /proc."""
+        match = re.search(r"Using worker: (\S+)", self.web.log_text(since_start=True))
+        worker_class = match.group(1) if match else "unknown"
+        threads = f" x {self.args.web_threads or 1} threads" if worker_class == "gthread" else ""
+        return f"{len(self.web.worker_pids())} {worker_class} workers{threads}"
 
     def teardown(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -224,7 +237,7 @@ class Bench:
             status, _, seconds = self.clients.call("GET", "/bench/bare/")
             return status, seconds
 
-        # Unmeasured warm-up: both gunicorn workers import lazily and open their first connections.
+        # Unmeasured warm-up: the gunicorn workers import lazily and open their first connections.
         self.batch(4 * a.concurrency, get, 200)
         self.batch(4 * a.concurrency, lambda: self.post("warm-up"), 202)
         for r in range(a.rounds):
@@ -284,7 +297,8 @@ class Bench:
             {"figure": "POST with a silent broker: max seconds to 202", "value": silent["max_ms"] / 1000,
              "target": "<= ~1", "met": silent["max_ms"] <= 1500 and not silent["errors"]},
         ]
-        return {"command": command, "kinds": rows, "targets": targets, "passed": not (problems or errors),
+        return {"command": command, "gunicorn": self.gunicorn, "concurrency": self.args.concurrency,
+                "kinds": rows, "targets": targets, "passed": not (problems or errors),
                 "samples_ms": {kind: sorted(1000 * s for _, s in self.samples[kind]) for kind in KINDS},
                 "accepted_posts": accepted, "orders_stored": stored, "problems": problems,
                 "publish_failures_logged": logged, "publish_settings": json.loads(self.publish_settings),
@@ -314,7 +328,8 @@ class Bench:
 
 
 def print_report(result):
-    print(f"\n$ {result['command']}\n")
+    print(f"\n$ {result['command']}")
+    print(f"gunicorn: {result['gunicorn']}; {result['concurrency']} client threads\n")
     print(f"{'kind':<12} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
           f"{'max ms':>8} {'req/s':>7} {'p50/base':>8} {'p99/base':>8}")
     for kind, r in result["kinds"].items():
@@ -341,8 +356,11 @@ def parse_args(argv=None):
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (broker restarts)")
     parser.add_argument("--silent-requests", type=int, default=4, help="POSTs against a broker that never answers")
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (-k)")
+    parser.add_argument("--web-workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument("--web-threads", type=int, default=None,
+                        help="threads per gunicorn worker; above 1 a sync worker becomes gthread")
+    parser.add_argument("--web-class", "--worker-class", dest="web_class", default=None,
+                        help="gunicorn worker class (-k), e.g. sync, gthread, gevent (default: gunicorn.conf.py's)")
     args = parser.parse_args(argv)
     if args.requests < args.rounds or args.concurrency < 1:
         parser.error("need --requests >= --rounds and --concurrency >= 1")

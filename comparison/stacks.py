@@ -224,7 +224,7 @@ class Payments(Design):
     reconcile_threshold = 15
 
     def build(self):
-        web = WebServer(name="payments-web", env=self.env("payments-web"), run_dir=self.run_dir)
+        web = WebServer(name="payments-web", env=self.env("payments-web"), run_dir=self.run_dir, workers=2)
         return celery_processes(self, web, Worker, Beat, maintenance_queues="default,maintenance")
 
     def configure(self):

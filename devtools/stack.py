@@ -517,15 +517,20 @@ class Beat(ManagedProcess):
 
 
 class WebServer(ManagedProcess):
-    """`gunicorn config.wsgi` on a free port; ready when /healthz answers 200 (or 404 before it exists)."""
+    """`gunicorn config.wsgi` on a free port; ready when /healthz answers 200 (or 404 before it exists).
+
+    `workers`, `threads` and `worker_class` left at None are gunicorn.conf.py's choice (what
+    production runs); set, they override it on the command line.
+    """
 
     kind = "web"
 
-    def __init__(self, port=None, workers=2, host="127.0.0.1", extra_args=(), **kwargs):
+    def __init__(self, port=None, workers=None, threads=None, worker_class=None, host="127.0.0.1",
+                 extra_args=(), **kwargs):
         super().__init__(**kwargs)
         self.host = host
         self.port = port or free_port()
-        self.workers = workers
+        self.workers, self.threads, self.worker_class = workers, threads, worker_class
         self.extra_args = tuple(extra_args)
 
     @property
@@ -533,8 +538,16 @@ class WebServer(ManagedProcess):
         return f"http://{self.host}:{self.port}"
 
     def command(self):
+        overrides = [(flag, value) for flag, value in
+                     (("-w", self.workers), ("--threads", self.threads), ("-k", self.worker_class))
+                     if value is not None]
         return [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"{self.host}:{self.port}",
-                "-w", self.workers, "--graceful-timeout", "5", "--access-logfile", "-", *self.extra_args]
+                *(arg for pair in overrides for arg in pair),
+                "--graceful-timeout", "5", "--access-logfile", "-", *self.extra_args]
+
+    def worker_pids(self):
+        """The live gunicorn worker processes (the arbiter's children)."""
+        return child_pids(self.pid) if self.alive() else []
 
     def is_ready(self):
         status, _, _ = http_request("GET", f"{self.url}/healthz", timeout=2)

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from payments.models import Refund
-from payments.serializers import MoneyField, UnknownFieldsMixin
+from payments.serializers import ClassCachedFieldsMixin, MoneyField, UnknownFieldsMixin
 
 
 class RefundCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
@@ -16,7 +16,7 @@ class RefundCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
     )
 
 
-class RefundOutputSerializer(serializers.ModelSerializer):
+class RefundOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer):
     """A refund as API clients see it; its delivery bookkeeping stays private."""
 
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)

@@ -11,6 +11,7 @@ Input rules that are deliberate choices of this API (and tested in tests/api/):
   ignored and the order charged in the default currency.
 """
 
+import copy
 import re
 from decimal import Decimal
 
@@ -98,6 +99,27 @@ class UnknownFieldsMixin:
         return value
 
 
+class ClassCachedFieldsMixin:
+    """Build a ModelSerializer's fields once per class, then hand each instance a deep copy.
+
+    DRF's ModelSerializer introspects the model (`get_fields`, one `build_field` per model field)
+    every time a serializer is instantiated, which was the largest avoidable cost of an order
+    read (README, "The web tier"). The built fields depend only on the class and its Meta, so
+    they are cached on the class; each instance gets a deep copy, as DRF copies
+    `_declared_fields`, because binding a field to its parent mutates it. Only for serializers
+    whose fields do not depend on the request, the context or the settings in force.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        # cls.__dict__, not getattr: a subclass must build its own fields, not inherit these.
+        built = cls.__dict__.get("_class_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._class_built_fields = built
+        return copy.deepcopy(built)
+
+
 class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
     """Body of `POST /api/orders/`."""
 
@@ -168,7 +190,7 @@ class GatewayErrorSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="Braintree's message for the code.")
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer):
     """An order as API clients see it. The nonce and delivery bookkeeping stay private."""
 
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
