@@ -135,7 +135,7 @@ def check(chaos, plan):
                     "by_status": dict(Counter(t.get("status") for t in all_sales))},
         "faults": {"planned": chaos.n_faults, "injected": dict(sorted(fault_counts.items())),
                    "events": chaos.fault_log},
-        "unexpected_exits": chaos.crashes,
+        "supervisor_restarts": chaos.restarts,
         "after_sale": after_sale,
         "diagnosis": diagnose(inv, orders, events, ledger),
     }

@@ -14,6 +14,8 @@ import psycopg
 from bench.chaos.checks import check
 from bench.chaos.faults import BROKER_FAULTS_SKIPPED, FAULT_KINDS, GATEWAY_FAULTS, FaultInjector
 from bench.chaos.plan import plan_faults, plan_orders
+from bench.chaos.supervision import CHAOS as PROBES
+from bench.chaos.supervision import LivenessProbe
 from bench.runner import Deadline, drop_database_quietly, stop_processes
 from devtools.db import create_database, drop_database, drop_orphaned_databases, dsn
 from devtools.rabbitmq import Vhost, delete_orphaned_vhosts
@@ -32,6 +34,7 @@ from devtools.stack import (
     manage,
     pid_alive,
 )
+from payments import liveness
 from payments.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
 from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus
 
@@ -129,7 +132,8 @@ class Chaos:
         self._db = None
         self.background = []
         self.expected_down = set()   # processes a fault took down on purpose (the supervisor leaves them)
-        self.crashes = []
+        self.restarts = []           # every restart the supervisor made, by cause (exit or liveness)
+        self.probes = {}             # worker name -> (its start count, the LivenessProbe of that start)
         self.supervisor_stop = threading.Event()
         self.restart_policy = RestartPolicy()
         self.broker = getattr(args, "broker", "redis")
@@ -232,18 +236,25 @@ class Chaos:
         self.configure()
         self.procs["web"] = WebServer(run_dir=rd, name="web", env=self.env("chaos-web"), workers=2)
         for i in (1, 2):
-            w = Worker(run_dir=rd, name=f"chaos-payments-{i}", env=self.env(f"chaos-worker-{i}"),
-                       queues="payments", concurrency=PAYMENTS_CONCURRENCY, pool=RECOMMENDED_POOL)
+            w = self.supervised_worker(f"chaos-payments-{i}", f"chaos-worker-{i}", queues="payments",
+                                       concurrency=PAYMENTS_CONCURRENCY, pool=RECOMMENDED_POOL)
             self.procs[w.name] = w
             self.workers.append(w)
-        self.procs["chaos-maint"] = Worker(run_dir=rd, name="chaos-maint", env=self.env("chaos-worker-maint"),
-                                           queues="default,maintenance", concurrency=1)
+        # Prefork, as deploy/'s default worker: the only chaos worker with pool processes.
+        self.procs["chaos-maint"] = self.supervised_worker("chaos-maint", "chaos-worker-maint",
+                                                           queues="default,maintenance", concurrency=1)
         self.procs["beat"] = Beat(run_dir=rd, name="beat", env=self.env("chaos-beat"))
         for name in ("web", *WORKERS, "beat"):
             self.procs[name].start(wait=False)
         for name in ("web", *WORKERS, "beat"):
             self.procs[name].wait_ready(timeout=max(10, min(90, self.remaining() - 30)))
         self.log("stack ready: " + ", ".join(f"{n}={p.pid}" for n, p in self.procs.items()))
+
+    def supervised_worker(self, name, app_name, **options):
+        """A worker with its liveness heartbeat on, in the run dir, on the chaos probe bounds."""
+        heartbeat = self.run_dir / f"{name}.heartbeat"
+        return Worker(run_dir=self.run_dir, name=name, env=self.env(app_name, **PROBES.worker_env(heartbeat)),
+                      heartbeat=heartbeat, **options)
 
     def teardown(self):
         self.supervisor_stop.set()
@@ -348,38 +359,67 @@ class Chaos:
             (self.expected_down.add if down else self.expected_down.discard)(proc.name)
 
     def supervise(self):
-        """Act as systemd/Kubernetes would: restart a process that exited without a fault asking it to.
+        """Act as systemd/Kubernetes would: restart a process that exited without a fault asking it
+        to, and a worker whose liveness probe failed `PROBES.failure_threshold` times in a row.
 
-        Every such exit is recorded (exit code, the last error line of its log): a crash is a
-        finding even when the invariants hold.
+        Every restart is recorded with its cause: a crash or a wedged worker is a finding even when
+        the invariants hold.
         """
-        while not self.supervisor_stop.wait(1):
+        while not self.supervisor_stop.wait(0.5):
             for name in PROCESSES:
                 proc = self.procs.get(name)
                 with self.lock:
                     if name in self.expected_down:
                         continue
-                if proc is None or proc.proc is None or proc.alive():
+                if proc is None or proc.proc is None:
                     continue
-                errors = [line for line in proc.log_text(since_start=True).splitlines()
-                          if "CRITICAL" in line or "Error" in line]
-                crash = {"process": name, "exit_code": proc.proc.returncode,
-                         "at": round(now() - self.t_traffic, 1), "error": (errors[-1] if errors else proc.tail(1))[:300]}
-                self.crashes.append(crash)
-                if not self.restart_policy.allow(name, now()):
-                    crash["restart_error"] = "restart limit reached (RestartPolicy.burst); left down"
-                    with self.lock:
-                        self.expected_down.add(name)
-                    self.log(f"{name} exited again: restart limit reached, leaving it down")
-                    continue
-                self.log(f"{name} exited unexpectedly (code {crash['exit_code']}): {crash['error'][:160]}; "
-                         f"restarting it in {self.restart_policy.delay_seconds:g}s")
-                time.sleep(self.restart_policy.delay_seconds)
-                try:
-                    proc.stop(timeout=1)
-                    proc.start(wait=True)
-                except Exception as exc:
-                    crash["restart_error"] = repr(exc)[:300]
+                if not proc.alive():
+                    self.restart(proc, "exit", self.last_error(proc), exit_code=proc.proc.returncode)
+                elif name in WORKERS:
+                    reason = self.liveness_failure(proc)
+                    if reason is not None:
+                        self.restart(proc, "liveness", reason)
+
+    def liveness_failure(self, worker):
+        """Probe `worker` when its probe is due (`payments.liveness.check`, as deploy/ runs it); why
+        it must be restarted, or None. Every new start gets the startup grace again."""
+        starts, probe = self.probes.get(worker.name, (None, None))
+        if starts != worker.starts:
+            probe = LivenessProbe(PROBES, started_at=now())
+            self.probes[worker.name] = (worker.starts, probe)
+        if not probe.due(now()):
+            return None
+        return probe.observe(liveness.check(worker.heartbeat, PROBES.max_age), now())
+
+    @staticmethod
+    def last_error(proc):
+        errors = [line for line in proc.log_text(since_start=True).splitlines()
+                  if "CRITICAL" in line or "Error" in line]
+        return (errors[-1] if errors else proc.tail(1))[:300]
+
+    def restart(self, proc, cause, reason, exit_code=None):
+        """Restart `proc` as its supervisor would. A worker that failed its liveness probe is
+        SIGKILLed with its pool: the kubelet's SIGTERM would wait out a grace period a frozen pool
+        never ends, and its unacknowledged messages come back from the broker either way."""
+        entry = {"process": proc.name, "cause": cause, "reason": reason, "exit_code": exit_code,
+                 "at": round(now() - self.t_traffic, 1), "killed_at": time.time()}
+        self.restarts.append(entry)
+        if cause == "liveness":
+            entry["pids_killed"] = [proc.pid, *proc.child_pids()]
+            proc.kill_main()
+        if not self.restart_policy.allow(proc.name, now()):
+            entry["restart_error"] = "restart limit reached (RestartPolicy.burst); left down"
+            self.going_down(proc)
+            self.log(f"{proc.name} needs a restart again ({cause}): restart limit reached, leaving it down")
+            return
+        self.log(f"{proc.name}: {cause}: {reason[:160]}; restarting it in {self.restart_policy.delay_seconds:g}s")
+        time.sleep(self.restart_policy.delay_seconds)
+        try:
+            proc.stop(timeout=1)
+            proc.start(wait=True)
+            entry["ready_at"] = time.time()
+        except Exception as exc:
+            entry["restart_error"] = repr(exc)[:300]
 
     def settle_background(self):
         """Wait for pending restarts, so one fault never hits a process another fault is restarting."""

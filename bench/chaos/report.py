@@ -5,10 +5,32 @@ import sys
 from collections import Counter
 
 from bench.chaos.faults import FAULT_KINDS
+from bench.chaos.supervision import CHAOS as PROBES
 
 
 def fmt_s(x):
     return "-" if x is None else f"{x:.1f}s"
+
+
+def restart_line(restart):
+    """One supervisor restart: which process, why (`exit` with its code, or `liveness: <reason>`), when."""
+    if restart["cause"] == "exit":
+        cause = f"exit (code {restart['exit_code']}): {restart['reason'][:120]}"
+    else:
+        cause = f"{restart['cause']}: {restart['reason'][:120]}"
+    line = f"  {restart['process']:<17} at {restart['at']}s  {cause}"
+    if restart.get("restart_error"):
+        line += f"  [not restarted: {restart['restart_error'][:80]}]"
+    return line + "\n"
+
+
+def print_restarts(restarts, w):
+    by_cause = Counter(r["cause"] for r in restarts)
+    summary = ", ".join(f"{cause} {n}" for cause, n in sorted(by_cause.items())) or "none"
+    w(f"\nSupervisor restarts (as systemd/Kubernetes would: on exit, on {PROBES.failure_threshold} failed "
+      f"liveness probes): {len(restarts)} ({summary})\n")
+    for restart in restarts[:10]:
+        w(restart_line(restart))
 
 
 def print_report(result, out=sys.stdout):
@@ -24,10 +46,7 @@ def print_report(result, out=sys.stdout):
     for kind in FAULT_KINDS:
         if planned.get(kind):
             w(f"  {kind:<18} {result['faults']['injected'].get(kind, 0):>3} / {planned[kind]}\n")
-    crashes = result.get("unexpected_exits") or []
-    w(f"\nUnexpected process exits (restarted by the harness as a supervisor would): {len(crashes)}\n")
-    for c in crashes[:10]:
-        w(f"  {c['process']:<17} code {c['exit_code']} at {c['at']}s: {c['error'][:150]}\n")
+    print_restarts(result.get("supervisor_restarts") or [], w)
     w("\nOrders by final status\n")
     for status, n in sorted(result["orders"]["by_status"].items()):
         w(f"  {status:<13} {n:>5}\n")

@@ -1,0 +1,127 @@
+"""The chaos harness's supervision: probe counting, its scaled settings, the report.
+
+Pure pieces only: no worker runs here (the harness runs them; `python -m bench.chaos --ci`).
+"""
+
+import io
+from pathlib import Path
+
+import yaml
+
+from bench.chaos.report import print_restarts
+from bench.chaos.supervision import CHAOS, PRODUCTION, LivenessProbe, ProbeSettings
+from devtools.settings import CHAOS_SETTINGS
+from payments.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, MAX_AGE_ENV, STALL_ENV
+
+K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+SETTINGS = ProbeSettings(interval=1, stall=10, hung=20, max_age=6, period=2, failure_threshold=3, startup_grace=30)
+STALE = "heartbeat is 7.0s old (max 6s)"
+
+
+# -- the probe
+
+
+def test_a_worker_that_keeps_passing_is_never_restarted():
+    probe = LivenessProbe(SETTINGS, started_at=0)
+    assert all(probe.observe(None, now=t) is None for t in range(0, 100, 2))
+
+
+def test_a_booting_worker_without_a_heartbeat_is_not_restarted_within_the_startup_grace():
+    probe = LivenessProbe(SETTINGS, started_at=100)
+    assert all(probe.observe("no heartbeat file", now=100 + t) is None for t in range(0, 30, 2))
+
+
+def test_a_worker_that_never_passes_is_restarted_once_the_startup_grace_is_over():
+    probe = LivenessProbe(SETTINGS, started_at=100)
+    assert probe.observe("no heartbeat file", now=130) == "startup probe: no heartbeat file"
+
+
+def test_a_started_worker_is_restarted_on_the_third_failure_in_a_row():
+    # given: a worker that passed its startup probe
+    probe = LivenessProbe(SETTINGS, started_at=0)
+    probe.observe(None, now=2)
+    # when / then: two failures are tolerated, the third restarts it
+    assert probe.observe(STALE, now=4) is None
+    assert probe.observe(STALE, now=6) is None
+    assert probe.observe(STALE, now=8) == f"{STALE} (3 probes in a row)"
+
+
+def test_a_pass_between_failures_starts_the_count_again():
+    probe = LivenessProbe(SETTINGS, started_at=0)
+    probe.observe(None, now=2)
+    probe.observe(STALE, now=4)
+    probe.observe(STALE, now=6)
+    probe.observe(None, now=8)
+    assert probe.observe(STALE, now=10) is None
+    assert probe.observe(STALE, now=12) is None
+    assert probe.observe(STALE, now=14) is not None
+
+
+def test_the_probe_is_due_once_per_period():
+    probe = LivenessProbe(SETTINGS, started_at=10)
+    assert probe.due(10)
+    probe.observe(None, now=10)
+    assert not probe.due(11.9)
+    assert probe.due(12)
+
+
+# -- the settings and how they scale
+
+
+def k8s_probes():
+    config = next(d for d in yaml.safe_load_all((K8S / "configmap.yaml").read_text()) if d)["data"]
+    worker = yaml.safe_load((K8S / "worker-default.yaml").read_text())["spec"]["template"]["spec"]["containers"][0]
+    return config, worker["livenessProbe"], worker["startupProbe"]
+
+
+def test_the_production_reference_is_what_deploy_k8s_configures():
+    config, liveness, startup = k8s_probes()
+    assert PRODUCTION.interval == float(config["PAYMENTS_WORKER_HEARTBEAT_INTERVAL"])
+    assert PRODUCTION.stall == float(config["PAYMENTS_WORKER_STALL_SECONDS"])
+    assert PRODUCTION.hung == float(config["CELERY_TASK_TIME_LIMIT"]) + PRODUCTION.stall
+    assert PRODUCTION.max_age == float(config["PAYMENTS_WORKER_HEARTBEAT_MAX_AGE"])
+    assert PRODUCTION.period == liveness["periodSeconds"]
+    assert PRODUCTION.failure_threshold == liveness["failureThreshold"]
+    assert PRODUCTION.startup_grace == startup["periodSeconds"] * startup["failureThreshold"]
+
+
+def test_the_chaos_probe_keeps_productions_proportions_and_the_bootsteps_hung_rule():
+    # The heartbeat is refreshed several times within its max age, as in production.
+    assert CHAOS.max_age / CHAOS.interval == PRODUCTION.max_age / PRODUCTION.interval
+    assert CHAOS.failure_threshold == PRODUCTION.failure_threshold
+    assert CHAOS.hung == float(CHAOS_SETTINGS["CELERY_TASK_TIME_LIMIT"]) + CHAOS.stall
+    # A stall is longer than any gateway call the pool may be waiting on.
+    assert CHAOS.stall > 2 * float(CHAOS_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"])
+    assert CHAOS.period < CHAOS.max_age < CHAOS.startup_grace
+
+
+def test_the_worker_env_switches_the_heartbeat_bootstep_on_with_the_chaos_bounds():
+    env = CHAOS.worker_env(Path("/run/w/heartbeat"))
+    assert env == {HEARTBEAT_FILE_ENV: "/run/w/heartbeat", INTERVAL_ENV: 1, STALL_ENV: 10.0,
+                   HUNG_ENV: CHAOS.hung, MAX_AGE_ENV: 6}
+
+
+def restart(cause, killed_at, ready_at=None, pids=(), process="chaos-maint"):
+    return {"process": process, "cause": cause, "reason": "r", "exit_code": None, "at": 1.0,
+            "killed_at": killed_at, "ready_at": ready_at, "pids_killed": list(pids)}
+
+
+# -- the report
+
+
+def test_the_report_lists_restarts_by_cause():
+    out = io.StringIO()
+    exit_restart = {**restart("exit", 1000, 1001), "exit_code": 1, "reason": "WorkerLostError: Could not start"}
+    liveness_restart = {**restart("liveness", 1030, 1033), "reason": STALE}
+    print_restarts([exit_restart, liveness_restart, {**liveness_restart, "restart_error": "limit"}], out.write)
+    text = out.getvalue()
+    assert "3 (exit 1, liveness 2)" in text
+    assert "exit (code 1): WorkerLostError: Could not start" in text
+    assert f"liveness: {STALE}" in text
+    assert "[not restarted: limit]" in text
+
+
+def test_the_report_says_when_nothing_was_restarted():
+    out = io.StringIO()
+    print_restarts([], out.write)
+    assert ": 0 (none)" in out.getvalue()
