@@ -259,7 +259,11 @@ class Chaos:
     def teardown(self):
         self.supervisor_stop.set()
         time.sleep(0.1)
+        for name in WORKERS:
+            if name in self.procs:
+                self.procs[name].signal_group(signal.SIGCONT)  # a frozen pool cannot finish a warm shutdown
         stop_processes([self.procs.get(name) for name in reversed(PROCESSES)], self.log, timeout=5)
+        self.reap_frozen()
         if self.vhost is not None:
             self.vhost.delete()
         if not self.args.keep:
@@ -267,6 +271,16 @@ class Chaos:
             drop_database_quietly(self.db_name, self.log)
         else:
             self.log(f"kept database {self.db_name} and run dir {self.run_dir}")
+
+    def reap_frozen(self):
+        """No process a fault stopped (SIGSTOP) may outlive the run."""
+        for pid in self.faults.frozen_pids:
+            if pid_alive(pid):
+                self.warn(f"stopped pool process {pid} outlived its worker; SIGKILLed at teardown")
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def kill_everything(self):
         """Last resort of the watchdog: SIGKILL every process group we started, drop the database."""
@@ -481,7 +495,8 @@ class Chaos:
         args = self.args
         plan = self.plan = plan_orders(args.orders, self.rng)
         repeats = args.fault_repeats or max(1, round(args.seconds / 45))
-        kinds = [k for k in FAULT_KINDS if k not in set(args.skip_fault) and k not in BROKER_FAULTS_SKIPPED[self.broker]]
+        kinds = [k for k in FAULT_KINDS if k not in set(args.skip_fault) and k not in BROKER_FAULTS_SKIPPED[self.broker]
+                 and (not args.fault or k in args.fault)]
         lane_rng = random.Random(args.seed + 1)
         lanes = [plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k not in GATEWAY_FAULTS]),
                  plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k in GATEWAY_FAULTS])]

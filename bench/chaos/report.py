@@ -12,6 +12,13 @@ def fmt_s(x):
     return "-" if x is None else f"{x:.1f}s"
 
 
+# What the report shows of each fault the supervisor has to answer (the JSON holds every detail).
+SUPERVISION_FAULT_DETAILS = {
+    "kill_child_at_startup": ("pid", "killed_relative_to_ready_seconds", "worker_lost_error", "main_alive_3s_later"),
+    "freeze_pool": ("pid",),
+}
+
+
 def restart_line(restart):
     """One supervisor restart: which process, why (`exit` with its code, or `liveness: <reason>`), when."""
     if restart["cause"] == "exit":
@@ -46,6 +53,10 @@ def print_report(result, out=sys.stdout):
     for kind in FAULT_KINDS:
         if planned.get(kind):
             w(f"  {kind:<18} {result['faults']['injected'].get(kind, 0):>3} / {planned[kind]}\n")
+    for event in result["faults"]["events"]:
+        if event.get("ok") and event["kind"] in SUPERVISION_FAULT_DETAILS:
+            w(f"    {event['kind']} at {event['at']}s: " + ", ".join(
+                f"{key} {event.get(key)}" for key in SUPERVISION_FAULT_DETAILS[event["kind"]]) + "\n")
     print_restarts(result.get("supervisor_restarts") or [], w)
     w("\nOrders by final status\n")
     for status, n in sorted(result["orders"]["by_status"].items()):
