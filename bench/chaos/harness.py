@@ -50,12 +50,13 @@ PROCESSES = ("redis", "sim", "web", *WORKERS, "beat")
 
 
 class RestartPolicy:
-    """How the supervisor treats a process that exited on its own, as systemd/Kubernetes would.
+    """How often the supervisor restarts a process, as systemd/Kubernetes would.
 
     `Restart=always` with `RestartSec=1` (deploy/systemd), `restartPolicy: Always` (deploy/k8s):
-    every exit a fault did not ask for is restarted after `delay_seconds`, up to `burst`
-    restarts within `window_seconds` (systemd's StartLimitBurst/StartLimitIntervalSec); past
-    that the process is left down and the run records it.
+    every exit a fault did not ask for, and every worker that failed its liveness probe, is
+    restarted after `delay_seconds`, up to `burst` restarts within `window_seconds` (systemd's
+    StartLimitBurst/StartLimitIntervalSec); past that the process is left down and the run
+    records it.
     """
 
     delay_seconds = 1.0

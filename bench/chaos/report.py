@@ -46,6 +46,8 @@ def print_report(result, out=sys.stdout):
     for key, item in result["invariants"].items():
         verdict = "PASS" if item["passed"] else "FAIL"
         w(f"  {key}  {verdict}  checked {item['checked']:>5}  violations {len(item['violations']):>3}  {item['name']}\n")
+        if item.get("restarted_after_seconds"):
+            w("           restarted " + ", ".join(f"{x:g}s" for x in item["restarted_after_seconds"]) + " after the freeze\n")
         if item.get("by_category"):
             w(f"           {item['orders_affected']} orders; " + ", ".join(f"{c}: {n}" for c, n in item["by_category"].items()) + "\n")
     w("\nFaults injected\n")
