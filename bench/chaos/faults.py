@@ -248,6 +248,7 @@ class FaultInjector:
         nothing reconciles, and no order may wait past the reconciler's bound (S2).
         """
         w = self.chaos.procs["chaos-maint"]
+        self.await_frozen()  # a restart here would end a freeze before its probe had a say
         self.chaos.going_down(w)
         try:
             w.stop(timeout=3)
@@ -294,19 +295,18 @@ class FaultInjector:
         anything: the heartbeat bootstep sees a request waiting with a free slot past the stall
         bound and stops touching the heartbeat, and the liveness probe must restart the worker
         (SIGKILL of main and the stopped process) within `checks.FREEZE_DETECTION_BOUND` (S1). The
-        wait for that restart runs in the background, so no other process fault touches the worker
-        meanwhile; the teardown makes sure no stopped process outlives the run.
+        lane goes on (the other process faults leave chaos-maint alone); the next fault that
+        restarts chaos-maint and the heal wait for the frozen process to be gone first, and the
+        teardown makes sure no stopped process outlives the run.
         """
         w = self.chaos.procs["chaos-maint"]
+        self.await_frozen()
         pid = self.idle_pool_process(w, timeout=10)
         if pid is None:
             return {"skipped": "chaos-maint has no idle pool process"}
         os.kill(pid, signal.SIGSTOP)
         self.frozen_pids.append(pid)
-        stopped_at = time.time()
-        # Past S1's bound: the restart is checked there, this only keeps the lane off the worker.
-        self.chaos.in_background(f"liveness-{w.name}", self.await_death, pid, PROBES.detection_seconds + 15)
-        return {"worker": w.name, "pid": pid, "stopped_at": stopped_at}
+        return {"worker": w.name, "pid": pid, "stopped_at": time.time()}
 
     @staticmethod
     def idle_pool_process(w, timeout):
@@ -329,10 +329,10 @@ class FaultInjector:
             time.sleep(0.005)
         return None
 
-    @staticmethod
-    def await_death(pid, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and pid_alive(pid):
+    def await_frozen(self):
+        """Until every process freeze_pool stopped is gone (bounded past S1's bound: S1 judges)."""
+        deadline = time.monotonic() + PROBES.detection_seconds + 15
+        while time.monotonic() < deadline and any(pid_alive(pid) for pid in self.frozen_pids):
             time.sleep(0.5)
 
     # -- gateway faults

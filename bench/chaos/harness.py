@@ -136,6 +136,7 @@ class Chaos:
         self.restarts = []           # every restart the supervisor made, by cause (exit or liveness)
         self.probes = {}             # worker name -> (its start count, the LivenessProbe of that start)
         self.supervisor_stop = threading.Event()
+        self.supervising = threading.Lock()  # held by each supervisor pass, so heal() never restarts alongside it
         self.restart_policy = RestartPolicy()
         self.broker = getattr(args, "broker", "redis")
         self.vhost = Vhost(f"{VHOST_PREFIX}{os.getpid()}") if self.broker == "rabbitmq" else None
@@ -381,19 +382,24 @@ class Chaos:
         the invariants hold.
         """
         while not self.supervisor_stop.wait(0.5):
-            for name in PROCESSES:
-                proc = self.procs.get(name)
-                with self.lock:
-                    if name in self.expected_down:
-                        continue
-                if proc is None or proc.proc is None:
+            with self.supervising:
+                self.supervise_once()
+
+    def supervise_once(self):
+        """One pass over every process: restart the dead, probe the live workers whose probe is due."""
+        for name in PROCESSES:
+            proc = self.procs.get(name)
+            with self.lock:
+                if name in self.expected_down:
                     continue
-                if not proc.alive():
-                    self.restart(proc, "exit", self.last_error(proc), exit_code=proc.proc.returncode)
-                elif name in WORKERS:
-                    reason = self.liveness_failure(proc)
-                    if reason is not None:
-                        self.restart(proc, "liveness", reason)
+            if proc is None or proc.proc is None:
+                continue
+            if not proc.alive():
+                self.restart(proc, "exit", self.last_error(proc), exit_code=proc.proc.returncode)
+            elif name in WORKERS:
+                reason = self.liveness_failure(proc)
+                if reason is not None:
+                    self.restart(proc, "liveness", reason)
 
     def liveness_failure(self, worker):
         """Probe `worker` when its probe is due (`payments.liveness.check`, as deploy/ runs it); why
@@ -444,16 +450,18 @@ class Chaos:
     def heal(self):
         """Clear gateway faults and bring back any process a fault left down."""
         self.settle_background()
+        self.faults.await_frozen()
         try:
             self.procs["sim"].set_faults({"rules": []})
         except Exception as exc:
             self.warn(f"could not clear simulator faults: {exc!r}")
-        for name in PROCESSES:
-            proc = self.procs.get(name)
-            if proc is not None and name != "sim" and not proc.alive():
-                self.warn(f"{name} was down after the fault phase; restarting it")
-                proc.stop(timeout=1)
-                proc.start(wait=True)
+        with self.supervising:
+            for name in PROCESSES:
+                proc = self.procs.get(name)
+                if proc is not None and name != "sim" and not proc.alive():
+                    self.warn(f"{name} was down after the fault phase; restarting it")
+                    proc.stop(timeout=1)
+                    proc.start(wait=True)
 
     # -- progress
 
