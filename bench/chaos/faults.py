@@ -330,10 +330,13 @@ class FaultInjector:
         return None
 
     def await_frozen(self):
-        """Until every process freeze_pool stopped is gone (bounded past S1's bound: S1 judges)."""
+        """Until every process freeze_pool stopped is gone and its worker's restart is over
+        (bounded past S1's bound: S1 judges)."""
         deadline = time.monotonic() + PROBES.detection_seconds + 15
         while time.monotonic() < deadline and any(pid_alive(pid) for pid in self.frozen_pids):
             time.sleep(0.5)
+        with self.chaos.supervising:
+            pass
 
     # -- gateway faults
 

@@ -136,7 +136,9 @@ class Chaos:
         self.restarts = []           # every restart the supervisor made, by cause (exit or liveness)
         self.probes = {}             # worker name -> (its start count, the LivenessProbe of that start)
         self.supervisor_stop = threading.Event()
-        self.supervising = threading.Lock()  # held by each supervisor pass, so heal() never restarts alongside it
+        # Held by each supervisor pass: heal() and a fault taking a process down wait for a restart
+        # in progress instead of racing it. Re-entrant: a pass may mark a process down itself.
+        self.supervising = threading.RLock()
         self.restart_policy = RestartPolicy()
         self.broker = getattr(args, "broker", "redis")
         self.vhost = Vhost(f"{VHOST_PREFIX}{os.getpid()}") if self.broker == "rabbitmq" else None
@@ -371,8 +373,13 @@ class Chaos:
             self.going_down(proc, False)
 
     def going_down(self, proc, down=True):
+        """Mark `proc` as taken down by a fault (or back), so the supervisor leaves it alone."""
+        if down:
+            with self.supervising, self.lock:
+                self.expected_down.add(proc.name)
+            return
         with self.lock:
-            (self.expected_down.add if down else self.expected_down.discard)(proc.name)
+            self.expected_down.discard(proc.name)
 
     def supervise(self):
         """Act as systemd/Kubernetes would: restart a process that exited without a fault asking it
