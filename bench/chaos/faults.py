@@ -295,9 +295,9 @@ class FaultInjector:
         anything: the heartbeat bootstep sees a request waiting with a free slot past the stall
         bound and stops touching the heartbeat, and the liveness probe must restart the worker
         (SIGKILL of main and the stopped process) within `checks.FREEZE_DETECTION_BOUND` (S1). The
-        lane goes on (the other process faults leave chaos-maint alone); the next fault that
-        restarts chaos-maint and the heal wait for the frozen process to be gone first, and the
-        teardown makes sure no stopped process outlives the run.
+        lane goes on, since no other process fault restarts chaos-maint; the next freeze or
+        startup kill and the heal wait for the frozen process to be gone first, and the teardown
+        makes sure no stopped process outlives the run.
         """
         w = self.chaos.procs["chaos-maint"]
         self.await_frozen()
