@@ -294,7 +294,8 @@ class FaultInjector:
         keeps reserving reconciler runs its pool never starts, so no exit tells the supervisor
         anything: the heartbeat bootstep sees a request waiting with a free slot past the stall
         bound and stops touching the heartbeat, and the liveness probe must restart the worker
-        (SIGKILL of main and the stopped process) within `checks.FREEZE_DETECTION_BOUND` (S1). The
+        (SIGKILL of main and the stopped process), S1; within `checks.FREEZE_DETECTION_BOUND` unless
+        a broker reconnect hands the waiting request back and the stall is timed again. The
         lane goes on, since no other process fault restarts chaos-maint; the next freeze or
         startup kill and the heal wait for the frozen process to be gone first, and the teardown
         makes sure no stopped process outlives the run.

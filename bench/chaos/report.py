@@ -4,6 +4,7 @@ import json
 import sys
 from collections import Counter
 
+from bench.chaos.checks import FREEZE_DETECTION_BOUND
 from bench.chaos.faults import FAULT_KINDS
 from bench.chaos.supervision import CHAOS as PROBES
 
@@ -47,7 +48,8 @@ def print_report(result, out=sys.stdout):
         verdict = "PASS" if item["passed"] else "FAIL"
         w(f"  {key}  {verdict}  checked {item['checked']:>5}  violations {len(item['violations']):>3}  {item['name']}\n")
         if item.get("restarted_after_seconds"):
-            w("           restarted " + ", ".join(f"{x:g}s" for x in item["restarted_after_seconds"]) + " after the freeze\n")
+            w("           restarted " + ", ".join(f"{x:g}s" for x in item["restarted_after_seconds"])
+              + f" after the freeze ({len(item['later_than_bound'])} later than {FREEZE_DETECTION_BOUND:g}s)\n")
         if item.get("by_category"):
             w(f"           {item['orders_affected']} orders; " + ", ".join(f"{c}: {n}" for c, n in item["by_category"].items()) + "\n")
     w("\nFaults injected\n")
