@@ -172,6 +172,14 @@ def child_pids(pid):
     return sorted(p for p in set(pids) if pid_alive(p))
 
 
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
 def pid_alive(pid):
     """True if `pid` exists and is not a zombie."""
     try:
@@ -429,8 +437,10 @@ class Worker(ManagedProcess):
     stop_timeout = 30.0
 
     def __init__(self, queues="payments", concurrency=1, pool="prefork", loglevel="info",
-                 extra_args=(), **kwargs):
+                 extra_args=(), heartbeat=None, **kwargs):
         super().__init__(**kwargs)
+        # The liveness heartbeat file its env names (PAYMENTS_WORKER_HEARTBEAT_FILE), if any.
+        self.heartbeat = Path(heartbeat) if heartbeat is not None else None
         self.queues = queues
         self.concurrency = concurrency
         self.pool = pool
@@ -447,6 +457,13 @@ class Worker(ManagedProcess):
                 "--without-gossip", "--without-mingle", "-l", self.loglevel,
                 *self.extra_args]
 
+    def start(self, wait=True):
+        # A file a killed worker left behind would pass the probe before this one is up; systemd
+        # empties the worker's RuntimeDirectory= on every stop for the same reason.
+        if self.heartbeat is not None:
+            self.heartbeat.unlink(missing_ok=True)
+        return super().start(wait=wait)
+
     def is_ready(self):
         return f"{self.nodename} ready." in self.log_text(since_start=True)
 
@@ -462,6 +479,14 @@ class Worker(ManagedProcess):
     def child_pids(self):
         """Pids of the pool processes (prefork) right now."""
         return child_pids(self.pid) if self.alive() else []
+
+    def pool_pids(self):
+        """The prefork pool processes only: children forked from the main process (same command
+        line), not a helper it runs while starting (the platform module's `uname`)."""
+        if not self.alive():
+            return []
+        main = _cmdline(self.pid)
+        return [pid for pid in self.child_pids() if _cmdline(pid) == main]
 
     def kill_child(self, pid=None, rng=None):
         """SIGKILL one pool process (a random one, or `pid`); returns its pid or None."""

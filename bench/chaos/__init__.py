@@ -5,17 +5,21 @@
 
 On this machine it starts its own processes (devtools/stack.py): the Braintree simulator with a
 state file, a private redis-server as broker, the API under gunicorn, two payments workers
-(prefork, two processes each), the reconciliation worker and beat, all on a fresh PostgreSQL
-database of its own (dropped at the end unless --keep). It submits orders over HTTP at a steady
-rate with a seeded mix, injects seeded faults while they flow, waits until every order is terminal
-(bounded), then checks (devtools/invariants.py):
+(threads pool, four threads each), the reconciliation worker (prefork, one pool process) and beat,
+all on a fresh PostgreSQL database of its own (dropped at the end unless --keep), supervised as
+deploy/ does: restart on exit, and on a failed liveness probe (bench/chaos/supervision.py). It
+submits orders over HTTP at a steady rate with a seeded mix, injects seeded faults while they
+flow, waits until every order is terminal (bounded), then checks (devtools/invariants.py):
 
   I1  at most one successful sale at the gateway per order;
   I2  every accepted order reached paid / failed / needs_review (plus time-to-terminal figures);
   I3  every successful sale belongs to exactly one paid order (same transaction id and amount),
       and every paid order has one;
   I4  no order's status went backwards, and the audit trail is a continuous chain;
-  I5  duplicate submissions with one Idempotency-Key made one order and at most one charge.
+  I5  duplicate submissions with one Idempotency-Key made one order and at most one charge;
+  I6–I9 after the sale (refunds, voids, disputes); and of the supervision (checks.py):
+  S1  every pool freeze_pool stopped was restarted by the liveness probe within its bound;
+  S2  no order active at a supervisor restart waited past the reconciler's bound without progress.
 
 Exit status: 0 all invariants hold, 1 an invariant was violated, 2 the stack could not be set up,
 3 the global deadline expired. Logs of every process stay in the run directory.

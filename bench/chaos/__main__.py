@@ -23,6 +23,8 @@ def parse_args(argv=None):
     parser.add_argument("--run-dir", default=None, help="parent of the run directory (default: /tmp)")
     parser.add_argument("--fault-repeats", type=int, default=None, help="injections per fault kind")
     parser.add_argument("--skip-fault", action="append", default=[], choices=FAULT_KINDS)
+    parser.add_argument("--fault", action="append", default=[], choices=FAULT_KINDS,
+                        help="inject only this kind (repeatable; default: every kind the broker allows)")
     parser.add_argument("--no-faults", action="store_true", help="baseline run without injected faults")
     parser.add_argument("--quiet-timeout", type=float, default=None, help="max wait for every order to settle")
     parser.add_argument("--deadline", type=float, default=None, help="global limit in seconds")

@@ -1,12 +1,22 @@
-"""After a chaos run: read the orders, the audit trail, the ledger and the API; check I1–I5."""
+"""After a chaos run: read the orders, the audit trail, the ledger and the API; check I1–I9, S1–S2."""
 
 from collections import Counter, defaultdict
 
+from bench.chaos.supervision import CHAOS as PROBES
 from devtools import invariants
 from devtools.db import AUDIT_LOG
 from devtools.ledger import sales, successful_sales
+from devtools.settings import CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS
 from devtools.stats import percentile
 from payments.statuses import RESTING_STATUSES
+
+# How late after a freeze_pool the liveness restart should come: one reconciler interval for a
+# run to be handed to the stopped pool, the probe's own worst case from there, and 2 s for the
+# supervisor's tick and the loaded machine's scheduling.
+FREEZE_DETECTION_BOUND = CHAOS_RECONCILE_INTERVAL_SECONDS + PROBES.detection_seconds + 2
+# After a restarted worker is ready, the reconciler's bound: its threshold, one interval for its
+# next run to come round, one for the order it re-sent to be taken.
+RECONCILER_BOUND = CHAOS_RECONCILE_THRESHOLD_SECONDS + 2 * CHAOS_RECONCILE_INTERVAL_SECONDS
 
 ACCEPTED = invariants.ACCEPTED
 
@@ -101,6 +111,10 @@ def check(chaos, plan):
     }
     after_sale = after_sale_checks(chaos, orders, events, ledger)
     inv.update(after_sale.pop("invariants"))
+    inv.update(
+        S1=s1_every_frozen_pool_restarted_by_its_liveness_probe(chaos.fault_log, chaos.restarts),
+        S2=s2_no_order_held_hostage_by_a_restart(chaos.restarts, orders, events),
+    )
     ttt = times_to_rest(orders, events)
     mismatch = api_mismatches(orders, api_orders) if api_orders is not None else []
     responses = [r for p in plan for r in p.responses]
@@ -135,10 +149,66 @@ def check(chaos, plan):
                     "by_status": dict(Counter(t.get("status") for t in all_sales))},
         "faults": {"planned": chaos.n_faults, "injected": dict(sorted(fault_counts.items())),
                    "events": chaos.fault_log},
-        "unexpected_exits": chaos.crashes,
+        "supervisor_restarts": chaos.restarts,
         "after_sale": after_sale,
         "diagnosis": diagnose(inv, orders, events, ledger),
     }
+
+
+def _result(name, checked, violations, **extra):
+    """The shape of devtools.invariants' results, for the harness's own checks."""
+    return {"name": name, "checked": checked, "violations": violations, **extra, "passed": not violations}
+
+
+def s1_every_frozen_pool_restarted_by_its_liveness_probe(fault_events, restarts, bound=FREEZE_DETECTION_BOUND):
+    """S1: a pool that freeze_pool stopped was SIGKILLed by a liveness restart.
+
+    No process exits when a pool is frozen, so a freeze that fired without one is a supervisor that
+    cannot see a worker which consumes without executing. How long it took is a figure, and a
+    restart later than `bound` is listed but not a violation: a broker reconnect during the freeze
+    hands the waiting request back, and the stall is measured again from the next one.
+    """
+    freezes = [e for e in fault_events if e["kind"] == "freeze_pool" and e.get("ok")]
+    violations, detected = [], []
+    for fault in freezes:
+        restart = next((r for r in restarts if r["cause"] == "liveness" and fault["pid"] in r.get("pids_killed", ())
+                        and r["killed_at"] >= fault["stopped_at"]), None)
+        if restart is None:
+            violations.append({"fault_at": fault["at"], "pid": fault["pid"], "problem": "no liveness restart"})
+        else:
+            detected.append(round(restart["killed_at"] - fault["stopped_at"], 1))
+    return _result("every frozen pool was restarted by its liveness probe", len(freezes), violations,
+                   restarted_after_seconds=detected, later_than_bound=[x for x in detected if x > bound])
+
+
+def s2_no_order_held_hostage_by_a_restart(restarts, orders, events, bound=RECONCILER_BOUND):
+    """S2: every order active when the supervisor killed or lost a process rested, or moved on, within
+    `bound` seconds of that process being back.
+
+    Moving on is any audit row (a claim, a sale attempt, a retry's search) between the return and
+    the bound: an order in a retry chain is not waiting for anyone. An order with neither was
+    forgotten past the point where the reconciler must have re-sent it. An order active through
+    several restarts is held to the last one (a worker frozen right after its restart is a second
+    outage, not the first one's fault).
+    """
+    back_again = [r for r in restarts if r.get("ready_at")]
+    violations, checked = [], 0
+    for oid, order in orders.items():
+        trail = [(row["created_at"].timestamp(), row["to_status"]) for row in events.get(oid, [])]
+        rested = next((t for t, status in trail if status in RESTING_STATUSES), None)
+        through = [r for r in back_again if order["created_at"].timestamp() < r["killed_at"]
+                   and (rested is None or rested > r["killed_at"])]
+        if not through:
+            continue
+        checked += 1
+        last = max(through, key=lambda r: r["ready_at"])
+        back, deadline = last["ready_at"], last["ready_at"] + bound
+        if (rested is not None and rested <= deadline) or any(back <= t <= deadline for t, _ in trail):
+            continue
+        violations.append({"order_id": oid, "process": last["process"], "cause": last["cause"],
+                           "restart_at": last["at"], "status": order["status"],
+                           "rested_seconds_after_back": None if rested is None else round(rested - back, 1)})
+    return _result("no order held past the reconciler's bound by a supervisor restart", checked, violations)
 
 
 def read_refunds(chaos):

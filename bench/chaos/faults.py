@@ -5,15 +5,19 @@ another, gateway faults one after another, the two lanes at the same time. A han
 details worth logging (or `{"skipped": why}`); the lane loop records them in the fault log.
 """
 
+import os
 import random
+import signal
 import time
 import traceback
 from collections import Counter
 
 import psycopg
 
+from bench.chaos.supervision import CHAOS as PROBES
 from devtools.settings import CHAOS_SETTINGS
 from devtools.sim import sale_rule
+from devtools.stack import pid_alive
 from payments.statuses import OrderStatus
 
 
@@ -22,6 +26,7 @@ class FaultInjector:
         self.chaos = chaos
         self.fault_rng = random.Random(chaos.args.seed * 7919 + 1)
         self.sim_rules = {}
+        self.frozen_pids = []  # pool processes freeze_pool stopped (the teardown checks they are gone)
 
     @property
     def sim(self):
@@ -229,34 +234,112 @@ class FaultInjector:
         return {"connections_closed": before}
 
     def kill_child_at_startup(self, r):
-        """SIGKILL a pool process within ~1 s of a restarted worker's `ready.` line.
+        """Restart `chaos-maint` and SIGKILL its pool process the moment it shows, before `ready.`.
 
-        Celery 5.6 may then log `WorkerLostError('Could not start worker processes')` and keep
-        receiving without executing until its main process exits; the supervisor's restart
-        policy (harness.RestartPolicy) must bring it back, and the reconciler re-dispatches what
-        it held, so no order waits past the reconciler's bound.
+        The payments workers run the threads pool and have no pool process; `chaos-maint`
+        (default,maintenance: the reconciler) is prefork with one. Its pool is polled every 2 ms
+        from the moment the main process exists, so the kill lands as the pool starts: Celery
+        5.6's first loop then finds a dead pool process (`did_start_ok`, celery/worker/loops.py),
+        logs `WorkerLostError('Could not start worker processes')` and the main process exits
+        about 20 ms after its `ready.` line; a kill that lands earlier is replaced by the pool and
+        the worker runs on. Measured on the 2-core machine: 12 of 15 kills logged the error (8 of
+        10 in chaos runs, 4 of 5 starts of a bare worker), every one 0.03–0.13 s before `ready.`;
+        the three that did not landed 0.14–0.26 s before it. The
+        worker is left marked down for 3 s to read the outcome, then the supervisor restarts it
+        (cause `exit`) or, if it stays up without executing, its liveness probe does; meanwhile
+        nothing reconciles, and no order may wait past the reconciler's bound (S2).
         """
-        alive = [w for w in self.chaos.workers if w.alive()]
-        if not alive:
-            return {"skipped": "no worker alive"}
-        w = r.choice(alive)
+        w = self.chaos.procs["chaos-maint"]
+        self.await_frozen()  # a restart here would end a freeze before its probe had a say
         self.chaos.going_down(w)
         try:
             w.stop(timeout=3)
             w.start(wait=False)
-            w.wait_ready(timeout=60)
-            t_ready = time.monotonic()
-            time.sleep(r.uniform(0.0, 1.0))
-            children = w.child_pids()
-            pid = w.kill_child(r.choice(children)) if children else None
-            after = round(time.monotonic() - t_ready, 2)
+            pid, killed_at = self.kill_first_pool_process(w, timeout=60)
+            ready_at = self.wait_ready_or_exit(w, timeout=60)
+            time.sleep(3)
+            text, alive = w.log_text(since_start=True), w.alive()
         finally:
-            # From here on an exit is the supervisor's business, as in production.
+            # From here on the worker is the supervisor's business, as in production.
             self.chaos.going_down(w, False)
-        time.sleep(3)
-        lost = "Could not start worker processes" in w.log_text(since_start=True)
-        return {"worker": w.name, "pid": pid, "after_ready_seconds": after,
-                "worker_lost_error": lost, "main_alive_3s_later": w.alive()}
+        relative = round(killed_at - ready_at, 3) if pid and ready_at else None
+        return {"worker": w.name, "pid": pid, "killed_relative_to_ready_seconds": relative,
+                "worker_lost_error": "Could not start worker processes" in text, "main_alive_3s_later": alive}
+
+    @staticmethod
+    def kill_first_pool_process(w, timeout):
+        """SIGKILL the first pool process `w` forks; (pid, wall-clock time) or (None, None)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and w.alive():
+            for pid in w.pool_pids():
+                if w.kill_child(pid):
+                    return pid, time.time()
+            time.sleep(0.002)
+        return None, None
+
+    @staticmethod
+    def wait_ready_or_exit(w, timeout):
+        """Wall-clock time `w` logged `ready.` (to ~5 ms), or None if it exited or never did."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if w.is_ready():
+                return time.time()
+            if not w.alive():
+                return time.time() if w.is_ready() else None
+            time.sleep(0.005)
+        return None
+
+    def freeze_pool(self, r):
+        """SIGSTOP the pool process of `chaos-maint`: a worker that consumes without executing.
+
+        The process is stopped while idle (see `idle_pool_process`). The main process stays up and
+        keeps reserving reconciler runs its pool never starts, so no exit tells the supervisor
+        anything: the heartbeat bootstep sees a request waiting with a free slot past the stall
+        bound and stops touching the heartbeat, and the liveness probe must restart the worker
+        (SIGKILL of main and the stopped process), S1; within `checks.FREEZE_DETECTION_BOUND` unless
+        a broker reconnect hands the waiting request back and the stall is timed again. The
+        lane goes on, since no other process fault restarts chaos-maint; the next freeze or
+        startup kill and the heal wait for the frozen process to be gone first, and the teardown
+        makes sure no stopped process outlives the run.
+        """
+        w = self.chaos.procs["chaos-maint"]
+        self.await_frozen()
+        pid = self.idle_pool_process(w, timeout=10)
+        if pid is None:
+            return {"skipped": "chaos-maint has no idle pool process"}
+        os.kill(pid, signal.SIGSTOP)
+        self.frozen_pids.append(pid)
+        return {"worker": w.name, "pid": pid, "stopped_at": time.time()}
+
+    @staticmethod
+    def idle_pool_process(w, timeout):
+        """A pool process of `w` waiting for its next job, or None.
+
+        Only an idle one: the prefork pool's hard time limit kills a process stopped mid-task and
+        forks a new one, which would heal the freeze before the probe has anything to see. An idle
+        process blocks reading its job pipe (/proc/<pid>/wchan `anon_pipe_read`, `pipe_read` on
+        older kernels); a reconciler run waits on its database socket instead.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in w.pool_pids():
+                try:
+                    with open(f"/proc/{pid}/wchan") as fh:
+                        if "pipe_read" in fh.read():
+                            return pid
+                except OSError:
+                    continue
+            time.sleep(0.005)
+        return None
+
+    def await_frozen(self):
+        """Until every process freeze_pool stopped is gone and its worker's restart is over
+        (bounded past S1's bound: S1 judges)."""
+        deadline = time.monotonic() + PROBES.detection_seconds + 15
+        while time.monotonic() < deadline and any(pid_alive(pid) for pid in self.frozen_pids):
+            time.sleep(0.5)
+        with self.chaos.supervising:
+            pass
 
     # -- gateway faults
 
@@ -306,7 +389,8 @@ FAULT_HANDLERS = {
     "beat_stop": FaultInjector.beat_stop,                  # beat down for a while, then restarted
     "rabbitmq_restart": FaultInjector.rabbitmq_restart,    # RabbitMQ back empty: our vhost deleted and recreated
     "broker_connection_drop": FaultInjector.broker_connection_drop,  # RabbitMQ closes every connection of our vhost
-    "kill_child_at_startup": FaultInjector.kill_child_at_startup,    # SIGKILL a pool process ~1 s after `ready.`
+    "kill_child_at_startup": FaultInjector.kill_child_at_startup,    # restart chaos-maint, SIGKILL its pool process as it starts
+    "freeze_pool": FaultInjector.freeze_pool,              # SIGSTOP chaos-maint's pool process: only the liveness probe sees it
 }
 FAULT_KINDS = tuple(FAULT_HANDLERS)
 GATEWAY_FAULTS = ("gateway_errors", "gateway_hang", "gateway_latency", "gateway_drop")

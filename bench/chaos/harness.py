@@ -14,6 +14,8 @@ import psycopg
 from bench.chaos.checks import check
 from bench.chaos.faults import BROKER_FAULTS_SKIPPED, FAULT_KINDS, GATEWAY_FAULTS, FaultInjector
 from bench.chaos.plan import plan_faults, plan_orders
+from bench.chaos.supervision import CHAOS as PROBES
+from bench.chaos.supervision import LivenessProbe
 from bench.runner import Deadline, drop_database_quietly, stop_processes
 from devtools.db import create_database, drop_database, drop_orphaned_databases, dsn
 from devtools.rabbitmq import Vhost, delete_orphaned_vhosts
@@ -32,6 +34,7 @@ from devtools.stack import (
     manage,
     pid_alive,
 )
+from payments import liveness
 from payments.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
 from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus
 
@@ -47,12 +50,13 @@ PROCESSES = ("redis", "sim", "web", *WORKERS, "beat")
 
 
 class RestartPolicy:
-    """How the supervisor treats a process that exited on its own, as systemd/Kubernetes would.
+    """How often the supervisor restarts a process, as systemd/Kubernetes would.
 
     `Restart=always` with `RestartSec=1` (deploy/systemd), `restartPolicy: Always` (deploy/k8s):
-    every exit a fault did not ask for is restarted after `delay_seconds`, up to `burst`
-    restarts within `window_seconds` (systemd's StartLimitBurst/StartLimitIntervalSec); past
-    that the process is left down and the run records it.
+    every exit a fault did not ask for, and every worker that failed its liveness probe, is
+    restarted after `delay_seconds`, up to `burst` restarts within `window_seconds` (systemd's
+    StartLimitBurst/StartLimitIntervalSec); past that the process is left down and the run
+    records it.
     """
 
     delay_seconds = 1.0
@@ -129,8 +133,12 @@ class Chaos:
         self._db = None
         self.background = []
         self.expected_down = set()   # processes a fault took down on purpose (the supervisor leaves them)
-        self.crashes = []
+        self.restarts = []           # every restart the supervisor made, by cause (exit or liveness)
+        self.probes = {}             # worker name -> (its start count, the LivenessProbe of that start)
         self.supervisor_stop = threading.Event()
+        # Held by each supervisor pass: heal() and a fault taking a process down wait for a restart
+        # in progress instead of racing it. Re-entrant: a pass may mark a process down itself.
+        self.supervising = threading.RLock()
         self.restart_policy = RestartPolicy()
         self.broker = getattr(args, "broker", "redis")
         self.vhost = Vhost(f"{VHOST_PREFIX}{os.getpid()}") if self.broker == "rabbitmq" else None
@@ -232,12 +240,13 @@ class Chaos:
         self.configure()
         self.procs["web"] = WebServer(run_dir=rd, name="web", env=self.env("chaos-web"), workers=2)
         for i in (1, 2):
-            w = Worker(run_dir=rd, name=f"chaos-payments-{i}", env=self.env(f"chaos-worker-{i}"),
-                       queues="payments", concurrency=PAYMENTS_CONCURRENCY, pool=RECOMMENDED_POOL)
+            w = self.supervised_worker(f"chaos-payments-{i}", f"chaos-worker-{i}", queues="payments",
+                                       concurrency=PAYMENTS_CONCURRENCY, pool=RECOMMENDED_POOL)
             self.procs[w.name] = w
             self.workers.append(w)
-        self.procs["chaos-maint"] = Worker(run_dir=rd, name="chaos-maint", env=self.env("chaos-worker-maint"),
-                                           queues="default,maintenance", concurrency=1)
+        # Prefork, as deploy/'s default worker: the only chaos worker with pool processes.
+        self.procs["chaos-maint"] = self.supervised_worker("chaos-maint", "chaos-worker-maint",
+                                                           queues="default,maintenance", concurrency=1)
         self.procs["beat"] = Beat(run_dir=rd, name="beat", env=self.env("chaos-beat"))
         for name in ("web", *WORKERS, "beat"):
             self.procs[name].start(wait=False)
@@ -245,10 +254,20 @@ class Chaos:
             self.procs[name].wait_ready(timeout=max(10, min(90, self.remaining() - 30)))
         self.log("stack ready: " + ", ".join(f"{n}={p.pid}" for n, p in self.procs.items()))
 
+    def supervised_worker(self, name, app_name, **options):
+        """A worker with its liveness heartbeat on, in the run dir, on the chaos probe bounds."""
+        heartbeat = self.run_dir / f"{name}.heartbeat"
+        return Worker(run_dir=self.run_dir, name=name, env=self.env(app_name, **PROBES.worker_env(heartbeat)),
+                      heartbeat=heartbeat, **options)
+
     def teardown(self):
         self.supervisor_stop.set()
         time.sleep(0.1)
+        for name in WORKERS:
+            if name in self.procs:
+                self.procs[name].signal_group(signal.SIGCONT)  # a frozen pool cannot finish a warm shutdown
         stop_processes([self.procs.get(name) for name in reversed(PROCESSES)], self.log, timeout=5)
+        self.reap_frozen()
         if self.vhost is not None:
             self.vhost.delete()
         if not self.args.keep:
@@ -256,6 +275,16 @@ class Chaos:
             drop_database_quietly(self.db_name, self.log)
         else:
             self.log(f"kept database {self.db_name} and run dir {self.run_dir}")
+
+    def reap_frozen(self):
+        """No process a fault stopped (SIGSTOP) may outlive the run."""
+        for pid in self.faults.frozen_pids:
+            if pid_alive(pid):
+                self.warn(f"stopped pool process {pid} outlived its worker; SIGKILLed at teardown")
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def kill_everything(self):
         """Last resort of the watchdog: SIGKILL every process group we started, drop the database."""
@@ -344,42 +373,81 @@ class Chaos:
             self.going_down(proc, False)
 
     def going_down(self, proc, down=True):
+        """Mark `proc` as taken down by a fault (or back), so the supervisor leaves it alone."""
+        if down:
+            with self.supervising, self.lock:
+                self.expected_down.add(proc.name)
+            return
         with self.lock:
-            (self.expected_down.add if down else self.expected_down.discard)(proc.name)
+            self.expected_down.discard(proc.name)
 
     def supervise(self):
-        """Act as systemd/Kubernetes would: restart a process that exited without a fault asking it to.
+        """Act as systemd/Kubernetes would: restart a process that exited without a fault asking it
+        to, and a worker whose liveness probe failed `PROBES.failure_threshold` times in a row.
 
-        Every such exit is recorded (exit code, the last error line of its log): a crash is a
-        finding even when the invariants hold.
+        Every restart is recorded with its cause: a crash or a wedged worker is a finding even when
+        the invariants hold.
         """
-        while not self.supervisor_stop.wait(1):
-            for name in PROCESSES:
-                proc = self.procs.get(name)
-                with self.lock:
-                    if name in self.expected_down:
-                        continue
-                if proc is None or proc.proc is None or proc.alive():
+        while not self.supervisor_stop.wait(0.5):
+            with self.supervising:
+                self.supervise_once()
+
+    def supervise_once(self):
+        """One pass over every process: restart the dead, probe the live workers whose probe is due."""
+        for name in PROCESSES:
+            proc = self.procs.get(name)
+            with self.lock:
+                if name in self.expected_down:
                     continue
-                errors = [line for line in proc.log_text(since_start=True).splitlines()
-                          if "CRITICAL" in line or "Error" in line]
-                crash = {"process": name, "exit_code": proc.proc.returncode,
-                         "at": round(now() - self.t_traffic, 1), "error": (errors[-1] if errors else proc.tail(1))[:300]}
-                self.crashes.append(crash)
-                if not self.restart_policy.allow(name, now()):
-                    crash["restart_error"] = "restart limit reached (RestartPolicy.burst); left down"
-                    with self.lock:
-                        self.expected_down.add(name)
-                    self.log(f"{name} exited again: restart limit reached, leaving it down")
-                    continue
-                self.log(f"{name} exited unexpectedly (code {crash['exit_code']}): {crash['error'][:160]}; "
-                         f"restarting it in {self.restart_policy.delay_seconds:g}s")
-                time.sleep(self.restart_policy.delay_seconds)
-                try:
-                    proc.stop(timeout=1)
-                    proc.start(wait=True)
-                except Exception as exc:
-                    crash["restart_error"] = repr(exc)[:300]
+            if proc is None or proc.proc is None:
+                continue
+            if not proc.alive():
+                self.restart(proc, "exit", self.last_error(proc), exit_code=proc.proc.returncode)
+            elif name in WORKERS:
+                reason = self.liveness_failure(proc)
+                if reason is not None:
+                    self.restart(proc, "liveness", reason)
+
+    def liveness_failure(self, worker):
+        """Probe `worker` when its probe is due (`payments.liveness.check`, as deploy/ runs it); why
+        it must be restarted, or None. Every new start gets the startup grace again."""
+        starts, probe = self.probes.get(worker.name, (None, None))
+        if starts != worker.starts:
+            probe = LivenessProbe(PROBES, started_at=now())
+            self.probes[worker.name] = (worker.starts, probe)
+        if not probe.due(now()):
+            return None
+        return probe.observe(liveness.check(worker.heartbeat, PROBES.max_age), now())
+
+    @staticmethod
+    def last_error(proc):
+        errors = [line for line in proc.log_text(since_start=True).splitlines()
+                  if "CRITICAL" in line or "Error" in line]
+        return (errors[-1] if errors else proc.tail(1))[:300]
+
+    def restart(self, proc, cause, reason, exit_code=None):
+        """Restart `proc` as its supervisor would. A worker that failed its liveness probe is
+        SIGKILLed with its pool: the kubelet's SIGTERM would wait out a grace period a frozen pool
+        never ends, and its unacknowledged messages come back from the broker either way."""
+        entry = {"process": proc.name, "cause": cause, "reason": reason, "exit_code": exit_code,
+                 "at": round(now() - self.t_traffic, 1), "killed_at": time.time()}
+        self.restarts.append(entry)
+        if cause == "liveness":
+            entry["pids_killed"] = [proc.pid, *proc.child_pids()]
+            proc.kill_main()
+        if not self.restart_policy.allow(proc.name, now()):
+            entry["restart_error"] = "restart limit reached (RestartPolicy.burst); left down"
+            self.going_down(proc)
+            self.log(f"{proc.name} needs a restart again ({cause}): restart limit reached, leaving it down")
+            return
+        self.log(f"{proc.name}: {cause}: {reason[:160]}; restarting it in {self.restart_policy.delay_seconds:g}s")
+        time.sleep(self.restart_policy.delay_seconds)
+        try:
+            proc.stop(timeout=1)
+            proc.start(wait=True)
+            entry["ready_at"] = time.time()
+        except Exception as exc:
+            entry["restart_error"] = repr(exc)[:300]
 
     def settle_background(self):
         """Wait for pending restarts, so one fault never hits a process another fault is restarting."""
@@ -389,16 +457,18 @@ class Chaos:
     def heal(self):
         """Clear gateway faults and bring back any process a fault left down."""
         self.settle_background()
+        self.faults.await_frozen()
         try:
             self.procs["sim"].set_faults({"rules": []})
         except Exception as exc:
             self.warn(f"could not clear simulator faults: {exc!r}")
-        for name in PROCESSES:
-            proc = self.procs.get(name)
-            if proc is not None and name != "sim" and not proc.alive():
-                self.warn(f"{name} was down after the fault phase; restarting it")
-                proc.stop(timeout=1)
-                proc.start(wait=True)
+        with self.supervising:
+            for name in PROCESSES:
+                proc = self.procs.get(name)
+                if proc is not None and name != "sim" and not proc.alive():
+                    self.warn(f"{name} was down after the fault phase; restarting it")
+                    proc.stop(timeout=1)
+                    proc.start(wait=True)
 
     # -- progress
 
@@ -441,7 +511,8 @@ class Chaos:
         args = self.args
         plan = self.plan = plan_orders(args.orders, self.rng)
         repeats = args.fault_repeats or max(1, round(args.seconds / 45))
-        kinds = [k for k in FAULT_KINDS if k not in set(args.skip_fault) and k not in BROKER_FAULTS_SKIPPED[self.broker]]
+        kinds = [k for k in FAULT_KINDS if k not in set(args.skip_fault) and k not in BROKER_FAULTS_SKIPPED[self.broker]
+                 and (not args.fault or k in args.fault)]
         lane_rng = random.Random(args.seed + 1)
         lanes = [plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k not in GATEWAY_FAULTS]),
                  plan_faults(args.seconds, repeats, lane_rng, [k for k in kinds if k in GATEWAY_FAULTS])]

@@ -4,11 +4,41 @@ import json
 import sys
 from collections import Counter
 
+from bench.chaos.checks import FREEZE_DETECTION_BOUND
 from bench.chaos.faults import FAULT_KINDS
+from bench.chaos.supervision import CHAOS as PROBES
 
 
 def fmt_s(x):
     return "-" if x is None else f"{x:.1f}s"
+
+
+# What the report shows of each fault the supervisor has to answer (the JSON holds every detail).
+SUPERVISION_FAULT_DETAILS = {
+    "kill_child_at_startup": ("pid", "killed_relative_to_ready_seconds", "worker_lost_error", "main_alive_3s_later"),
+    "freeze_pool": ("pid",),
+}
+
+
+def restart_line(restart):
+    """One supervisor restart: which process, why (`exit` with its code, or `liveness: <reason>`), when."""
+    if restart["cause"] == "exit":
+        cause = f"exit (code {restart['exit_code']}): {restart['reason'][:120]}"
+    else:
+        cause = f"{restart['cause']}: {restart['reason'][:120]}"
+    line = f"  {restart['process']:<17} at {restart['at']}s  {cause}"
+    if restart.get("restart_error"):
+        line += f"  [not restarted: {restart['restart_error'][:80]}]"
+    return line + "\n"
+
+
+def print_restarts(restarts, w):
+    by_cause = Counter(r["cause"] for r in restarts)
+    summary = ", ".join(f"{cause} {n}" for cause, n in sorted(by_cause.items())) or "none"
+    w(f"\nSupervisor restarts (as systemd/Kubernetes would: on exit, on {PROBES.failure_threshold} failed "
+      f"liveness probes): {len(restarts)} ({summary})\n")
+    for restart in restarts[:10]:
+        w(restart_line(restart))
 
 
 def print_report(result, out=sys.stdout):
@@ -17,6 +47,9 @@ def print_report(result, out=sys.stdout):
     for key, item in result["invariants"].items():
         verdict = "PASS" if item["passed"] else "FAIL"
         w(f"  {key}  {verdict}  checked {item['checked']:>5}  violations {len(item['violations']):>3}  {item['name']}\n")
+        if item.get("restarted_after_seconds"):
+            w("           restarted " + ", ".join(f"{x:g}s" for x in item["restarted_after_seconds"])
+              + f" after the freeze ({len(item['later_than_bound'])} later than {FREEZE_DETECTION_BOUND:g}s)\n")
         if item.get("by_category"):
             w(f"           {item['orders_affected']} orders; " + ", ".join(f"{c}: {n}" for c, n in item["by_category"].items()) + "\n")
     w("\nFaults injected\n")
@@ -24,10 +57,11 @@ def print_report(result, out=sys.stdout):
     for kind in FAULT_KINDS:
         if planned.get(kind):
             w(f"  {kind:<18} {result['faults']['injected'].get(kind, 0):>3} / {planned[kind]}\n")
-    crashes = result.get("unexpected_exits") or []
-    w(f"\nUnexpected process exits (restarted by the harness as a supervisor would): {len(crashes)}\n")
-    for c in crashes[:10]:
-        w(f"  {c['process']:<17} code {c['exit_code']} at {c['at']}s: {c['error'][:150]}\n")
+    for event in result["faults"]["events"]:
+        if event.get("ok") and event["kind"] in SUPERVISION_FAULT_DETAILS:
+            w(f"    {event['kind']} at {event['at']}s: " + ", ".join(
+                f"{key} {event.get(key)}" for key in SUPERVISION_FAULT_DETAILS[event["kind"]]) + "\n")
+    print_restarts(result.get("supervisor_restarts") or [], w)
     w("\nOrders by final status\n")
     for status, n in sorted(result["orders"]["by_status"].items()):
         w(f"  {status:<13} {n:>5}\n")
