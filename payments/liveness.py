@@ -176,7 +176,9 @@ class WorkerLiveness(bootsteps.StartStopStep):
             self.path.touch()
             if self.reason is not None:
                 logger.warning("Worker liveness: the pool executes again; heartbeat resumed")
-        elif reason != self.reason:
+        elif self.reason is None:
+            # Once per stall: the reason's figures grow every tick, and a line per second during
+            # an outage would bury the one that says when it began.
             logger.error("Worker liveness: not live, heartbeat no longer touched: %s", reason)
         self.reason = reason
 

@@ -4,6 +4,7 @@ No worker runs here: requests, pool and timer are small stand-ins with the attri
 own objects carry (`Request.id`, `Request.time_start`, `pool.num_processes`, `timer.call_repeatedly`).
 """
 
+import logging
 import os
 import subprocess
 import sys
@@ -178,6 +179,31 @@ def test_the_step_stops_touching_while_a_request_waits_with_free_slots(heartbeat
     worker_state.active.append(worker_state.reserved[0])
     step.tick(consumer)
     assert heartbeat_env.stat().st_mtime > 0 and step.reason is None
+
+
+def test_a_stall_is_logged_once_when_it_begins_and_once_when_it_ends(
+    heartbeat_env, consumer, worker_state, monkeypatch, caplog
+):
+    # given: a request the pool never starts, past the stall bound
+    clock = [1000.0]
+    monkeypatch.setattr(liveness.time, "monotonic", lambda: clock[0])
+    step = WorkerLiveness(consumer)
+    step.start(consumer)
+    worker_state.reserved.append(request("stuck"))
+    step.tick(consumer)
+    # when: five more ticks while it waits, then it starts
+    for _ in range(5):
+        clock[0] += 11
+        step.tick(consumer)
+    worker_state.active.append(worker_state.reserved[0])
+    step.tick(consumer)
+    # then
+    lines = [r.getMessage() for r in caplog.records if r.name == liveness.logger.name and r.levelno >= logging.WARNING]
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "not live, heartbeat no longer touched",
+        "the pool executes again; heartbeat resumed",
+    ]
+    assert "waited 11s" in lines[0]
 
 
 def test_a_failing_assessment_does_not_touch_the_heartbeat(heartbeat_env, consumer, worker_state):
