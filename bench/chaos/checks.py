@@ -166,19 +166,25 @@ def s1_every_frozen_pool_restarted_by_its_liveness_probe(fault_events, restarts,
     No process exits when a pool is frozen, so a freeze that fired without one is a supervisor that
     cannot see a worker which consumes without executing. How long it took is a figure, and a
     restart later than `bound` is listed but not a violation: a broker reconnect during the freeze
-    hands the waiting request back, and the stall is measured again from the next one.
+    hands the waiting request back, and the stall is measured again from the next one. A freeze
+    that a broker fault ended first (`ended_frozen_pids`, see FaultInjector.end_freezes_after_reconnect)
+    is excused and counted: after the reconnect nothing was left waiting for the probe to see.
     """
     freezes = [e for e in fault_events if e["kind"] == "freeze_pool" and e.get("ok")]
-    violations, detected = [], []
+    ended_by_broker = {pid for e in fault_events for pid in e.get("ended_frozen_pids", ())}
+    violations, detected, excused = [], [], []
     for fault in freezes:
         restart = next((r for r in restarts if r["cause"] == "liveness" and fault["pid"] in r.get("pids_killed", ())
                         and r["killed_at"] >= fault["stopped_at"]), None)
-        if restart is None:
-            violations.append({"fault_at": fault["at"], "pid": fault["pid"], "problem": "no liveness restart"})
-        else:
+        if restart is not None:
             detected.append(round(restart["killed_at"] - fault["stopped_at"], 1))
+        elif fault["pid"] in ended_by_broker:
+            excused.append(fault["pid"])
+        else:
+            violations.append({"fault_at": fault["at"], "pid": fault["pid"], "problem": "no liveness restart"})
     return _result("every frozen pool was restarted by its liveness probe", len(freezes), violations,
-                   restarted_after_seconds=detected, later_than_bound=[x for x in detected if x > bound])
+                   restarted_after_seconds=detected, later_than_bound=[x for x in detected if x > bound],
+                   ended_by_a_broker_fault=excused)
 
 
 def s2_no_order_held_hostage_by_a_restart(restarts, orders, events, bound=RECONCILER_BOUND):

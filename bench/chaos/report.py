@@ -50,6 +50,9 @@ def print_report(result, out=sys.stdout):
         if item.get("restarted_after_seconds"):
             w("           restarted " + ", ".join(f"{x:g}s" for x in item["restarted_after_seconds"])
               + f" after the freeze ({len(item['later_than_bound'])} later than {FREEZE_DETECTION_BOUND:g}s)\n")
+        if item.get("ended_by_a_broker_fault"):
+            w(f"           {len(item['ended_by_a_broker_fault'])} freeze(s) ended by a broker fault's reconnect first"
+              " (nothing left waiting for the probe to see)\n")
         if item.get("by_category"):
             w(f"           {item['orders_affected']} orders; " + ", ".join(f"{c}: {n}" for c, n in item["by_category"].items()) + "\n")
     w("\nFaults injected\n")

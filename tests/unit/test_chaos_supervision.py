@@ -151,6 +151,17 @@ def test_s1_lists_a_liveness_restart_later_than_the_bound_without_failing_it():
     assert result["later_than_bound"] == [late]
 
 
+def test_s1_excuses_only_a_freeze_that_a_broker_fault_ended_before_any_restart():
+    # given: two freezes without a liveness restart; a broker fault ended the first one's process
+    events = [freeze(42, stopped_at=1000), {"kind": "rabbitmq_restart", "ok": True, "ended_frozen_pids": [42]},
+              freeze(43, stopped_at=2000)]
+    # when
+    result = s1_every_frozen_pool_restarted_by_its_liveness_probe(events, [])
+    # then
+    assert result["ended_by_a_broker_fault"] == [42]
+    assert [v["pid"] for v in result["violations"]] == [43]
+
+
 def test_s1_ignores_other_faults_and_skipped_freezes():
     events = [{"kind": "kill_main", "ok": True}, {"kind": "freeze_pool", "ok": False, "skipped": "no pool"}]
     assert s1_every_frozen_pool_restarted_by_its_liveness_probe(events, [])["checked"] == 0
