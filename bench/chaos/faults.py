@@ -352,15 +352,20 @@ class FaultInjector:
         be judged. The pool replaces the killed process, as its time limit would; S1 excuses the
         freeze and reports it.
         """
-        ended = []
+        ended = self.kill_frozen()
+        return {"ended_frozen_pids": ended} if ended else {}
+
+    def kill_frozen(self):
+        """SIGKILL every process freeze_pool stopped that is still there; their pids."""
+        killed = []
         for pid in self.frozen_pids:
             if pid_alive(pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
-                    ended.append(pid)
+                    killed.append(pid)
                 except ProcessLookupError:
                     continue
-        return {"ended_frozen_pids": ended} if ended else {}
+        return killed
 
     # -- gateway faults
 

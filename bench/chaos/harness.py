@@ -278,13 +278,8 @@ class Chaos:
 
     def reap_frozen(self):
         """No process a fault stopped (SIGSTOP) may outlive the run."""
-        for pid in self.faults.frozen_pids:
-            if pid_alive(pid):
-                self.warn(f"stopped pool process {pid} outlived its worker; SIGKILLed at teardown")
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        for pid in self.faults.kill_frozen():
+            self.warn(f"stopped pool process {pid} outlived its worker; SIGKILLed at teardown")
 
     def kill_everything(self):
         """Last resort of the watchdog: SIGKILL every process group we started, drop the database."""
