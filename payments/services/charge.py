@@ -202,24 +202,33 @@ def _charge_claimed(order, search_first):
         sale_event_record(order, LastSaleOutcome.UNAVAILABLE, detail={"error": str(exc)[:500]})
         log_gateway_call(order, "sale", outcome=LastSaleOutcome.UNAVAILABLE, started=started, attempt=attempt)
         raise
-    transaction_id = result.transaction.id if result.transaction else ""
-    log_gateway_call(order, "sale", outcome=result.outcome, started=started, attempt=attempt, transaction_id=transaction_id)
-    sale_detail = {"error_codes": result.error_codes, "attempt": attempt}
+    log_gateway_call(
+        order, "sale", outcome=result.outcome, started=started, attempt=attempt,
+        transaction_id=_sale_row_fields(result, attempt)["transaction_id"],
+    )
     if _needs_lookup(result):
         # Not decided yet: the sale's row goes first, then the search's.
-        sale_event_record(order, result.outcome, transaction_id=transaction_id, detail=sale_detail)
+        sale_event_record(order, result.outcome, **_sale_row_fields(result, attempt))
         existing = paid_sale_search(order)
         if existing is not None:
             return _order_record_sale(order.pk, attempt, approved=existing)
         return _order_record_sale(order.pk, attempt, result=result)
     # A decided sale: its row is written with the decision, in one transaction.
-    return _order_record_sale(order.pk, attempt, result=result, sale_detail=sale_detail)
+    return _order_record_sale(order.pk, attempt, result=result, with_sale_row=True)
 
 
-def _order_record_sale(order_id, attempt, *, result=None, approved=None, sale_detail=None):
+def _sale_row_fields(result, attempt):
+    """What the audit row of one answered sale call records about it."""
+    return {
+        "transaction_id": result.transaction.id if result.transaction else "",
+        "detail": {"error_codes": result.error_codes, "attempt": attempt},
+    }
+
+
+def _order_record_sale(order_id, attempt, *, result=None, approved=None, with_sale_row=False):
     """Take the lock and record a decided sale (an `approved` transaction, or a `result`).
 
-    With `sale_detail`, the sale call's own event row (and `last_sale_outcome`) is written in the
+    With `with_sale_row`, the sale call's own event row (and `last_sale_outcome`) is written in the
     same transaction as the decision: one SELECT, one UPDATE and one INSERT. A worker that dies
     before this commit leaves no row of the call, and the next claim searches the gateway first,
     recording what it finds.
@@ -229,14 +238,9 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None, sale_de
     with transaction.atomic():
         order = order_lock(order_id)
         earlier, sale_outcome = [], {}
-        if sale_detail is not None:
+        if with_sale_row:
             sale_outcome = {"last_sale_outcome": LastSaleOutcome(str(result.outcome))}
-            earlier.append(sale_event_row(
-                order,
-                result.outcome,
-                transaction_id=result.transaction.id if result.transaction else "",
-                detail=sale_detail,
-            ))
+            earlier.append(sale_event_row(order, result.outcome, **_sale_row_fields(result, attempt)))
         recordable = (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW)
         already_recorded = order.transaction_id or order.status not in recordable
         if already_recorded:
