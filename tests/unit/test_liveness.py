@@ -161,14 +161,23 @@ def test_the_step_touches_the_heartbeat_on_start_and_on_every_healthy_tick(heart
     assert heartbeat_env.stat().st_mtime > 0
 
 
-def test_the_step_stops_touching_while_a_request_waits_with_free_slots(heartbeat_env, consumer, worker_state, monkeypatch):
-    # given: a started step and a request handed to a pool that never starts it
+@pytest.fixture
+def waiting_step(heartbeat_env, consumer, worker_state, monkeypatch):
+    """A started step that has seen one request handed to a pool that never starts it; its clock."""
     clock = [1000.0]
     monkeypatch.setattr(liveness.time, "monotonic", lambda: clock[0])
     step = WorkerLiveness(consumer)
     step.start(consumer)
     worker_state.reserved.append(request("stuck"))
     step.tick(consumer)
+    return step, clock
+
+
+def test_the_step_stops_touching_while_a_request_waits_with_free_slots(
+    heartbeat_env, consumer, worker_state, waiting_step
+):
+    # given: a started step and a request handed to a pool that never starts it
+    step, clock = waiting_step
     # when: the stall bound passes
     os.utime(heartbeat_env, (0, 0))
     clock[0] += 11
@@ -181,16 +190,9 @@ def test_the_step_stops_touching_while_a_request_waits_with_free_slots(heartbeat
     assert heartbeat_env.stat().st_mtime > 0 and step.reason is None
 
 
-def test_a_stall_is_logged_once_when_it_begins_and_once_when_it_ends(
-    heartbeat_env, consumer, worker_state, monkeypatch, caplog
-):
-    # given: a request the pool never starts, past the stall bound
-    clock = [1000.0]
-    monkeypatch.setattr(liveness.time, "monotonic", lambda: clock[0])
-    step = WorkerLiveness(consumer)
-    step.start(consumer)
-    worker_state.reserved.append(request("stuck"))
-    step.tick(consumer)
+def test_a_stall_is_logged_once_when_it_begins_and_once_when_it_ends(consumer, worker_state, waiting_step, caplog):
+    # given: a request the pool never starts
+    step, clock = waiting_step
     # when: five more ticks while it waits, then it starts
     for _ in range(5):
         clock[0] += 11
