@@ -1,12 +1,14 @@
 """Charging an order exactly once on at-least-once delivery: claim, sell or adopt, record.
 
 Three short steps, no row lock across the network: `order_claim` (locked), the gateway calls
-(unlocked), `_order_record_sale` (locked, re-checking the state). `order_give_up` ends an order
-whose task ran out of retries.
+(unlocked: the sale, and the find that verifies it), `_order_record_sale` (locked, re-checking the
+state, and settling a found sale in the same transaction). `order_give_up` ends an order whose
+task ran out of retries.
 """
 
 import logging
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -32,8 +34,9 @@ from payments.services.lifecycle import (
     sale_event_row,
     sale_fields,
     transition_locked,
+    transition_row,
 )
-from payments.services.verify import order_verify, sale_verify
+from payments.services.verify import find_row, find_unavailable_row, order_verify, sale_find, settle_locked
 from payments.statuses import OrderStatus
 from payments.tasks import verify_order_task
 
@@ -161,16 +164,6 @@ def order_charge(*, order_id):
         # Retrying cannot fix credentials or wiring: park the order for a human instead.
         order_park(order.pk, reason=str(exc))
         raise
-    if order is not None and order.status == OrderStatus.PROCESSING and order.transaction_id:
-        # Verify in the same task, while the sale's order row is at hand: one task per order
-        # instead of two. If the gateway cannot answer the find, hand over to verify_order_task
-        # with its own retry budget, as before: a burst of 503s right after a sale must not use
-        # up the charge's retries and park a sold order.
-        try:
-            return sale_verify(order, allowed_from=(OrderStatus.PROCESSING,))
-        except GatewayUnavailable:
-            publish(verify_order_task, order.pk)
-            return order
     return order
 
 
@@ -182,7 +175,7 @@ def _charge_claimed(order, search_first):
         # api_request_key and the gateway answers with that sale instead of charging again.
         existing = paid_sale_search(order)
         if existing is not None:
-            return _order_record_sale(order.pk, order.sale_attempt, approved=existing)
+            return _order_settle_sale(order, order.sale_attempt, existing)
     if not order.payment_method_nonce:
         return order_park(order.pk, reason="No payment method nonce left to charge.")
     attempt = order.sale_attempt
@@ -211,10 +204,47 @@ def _charge_claimed(order, search_first):
         sale_event_record(order, result.outcome, **_sale_row_fields(result, attempt))
         existing = paid_sale_search(order)
         if existing is not None:
-            return _order_record_sale(order.pk, attempt, approved=existing)
+            return _order_settle_sale(order, attempt, existing)
         return _order_record_sale(order.pk, attempt, result=result)
     # A decided sale: its row is written with the decision, in one transaction.
+    if result.outcome == SaleOutcome.APPROVED:
+        return _order_settle_sale(order, attempt, result.transaction, result=result)
     return _order_record_sale(order.pk, attempt, result=result, with_sale_row=True)
+
+
+@dataclass(frozen=True)
+class _Find:
+    """The find of an approved sale, made before recording it: the gateway's view, or its error."""
+
+    info: object = None
+    error: Exception | None = None
+
+
+def _order_settle_sale(order, attempt, approved, *, result=None):
+    """Find the approved sale (no lock held), then record it and settle the order in one transaction.
+
+    The sale's record, the find's and the ending are one SELECT, one UPDATE and one INSERT. Should
+    this worker die before that commit, the next claim searches the gateway first and adopts the
+    sale, as after a death right after the sale. A `result` is the fresh sale call's, whose own row
+    is written with the rest; without it the sale was adopted from a search.
+
+    A find the gateway cannot answer leaves the sale recorded and hands the order to
+    verify_order_task with its own retry budget: a burst of 503s right after a sale must not use
+    up the charge's retries and park a sold order. A misconfigured gateway records the sale and
+    raises, and `order_charge` parks the order.
+    """
+    try:
+        find = _Find(info=sale_find(order, approved.id))
+    except (GatewayUnavailable, GatewayMisconfigured) as exc:
+        find = _Find(error=exc)
+    recorded = _order_record_sale(
+        order.pk, attempt, result=result, approved=approved, with_sale_row=result is not None, find=find
+    )
+    if isinstance(find.error, GatewayUnavailable):
+        publish(verify_order_task, order.pk)
+    elif find.error is not None:
+        raise find.error
+    return recorded
 
 
 def _sale_row_fields(result, attempt):
@@ -225,16 +255,14 @@ def _sale_row_fields(result, attempt):
     }
 
 
-def _order_record_sale(order_id, attempt, *, result=None, approved=None, with_sale_row=False):
-    """Take the lock and record a decided sale (an `approved` transaction, or a `result`).
+def _order_record_sale(order_id, attempt, *, result=None, approved=None, with_sale_row=False, find=None):
+    """Take the lock and record a decided sale: an `approved` transaction with its `find`, or a `result`.
 
     With `with_sale_row`, the sale call's own event row (and `last_sale_outcome`) is written in the
     same transaction as the decision: one SELECT, one UPDATE and one INSERT. A worker that dies
     before this commit leaves no row of the call, and the next claim searches the gateway first,
-    recording what it finds.
+    recording what it finds. An approved sale that was found is settled in the same transaction.
     """
-    if approved is None and result.outcome == SaleOutcome.APPROVED:
-        approved = result.transaction
     with transaction.atomic():
         order = order_lock(order_id)
         earlier, sale_outcome = [], {}
@@ -252,20 +280,26 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None, with_sa
             OrderEvent.objects.bulk_create(earlier)
             return order
         if approved is not None:
-            transition_locked(
-                order,
-                OrderStatus.PROCESSING,
-                outcome=Outcome.SALE_APPROVED,
-                earlier=earlier,
-                error_codes=[],
-                payment_method_nonce="",
-                # Keeps the reconciler off while the verify task is on its way.
-                lease_expires_at=lease_from_now(),
-                **sale_outcome,
-                **sale_fields(approved),
-            )
-            # order_charge verifies it next, in the same task.
-            return order
+            fields = {"error_codes": [], "payment_method_nonce": "", **sale_outcome, **sale_fields(approved)}
+            if find.error is not None:
+                transition_locked(
+                    order,
+                    OrderStatus.PROCESSING,
+                    outcome=Outcome.SALE_APPROVED,
+                    earlier=earlier,
+                    # Keeps the reconciler off while the verify task is on its way.
+                    lease_expires_at=lease_from_now(),
+                    **fields,
+                )
+                if isinstance(find.error, GatewayUnavailable):
+                    find_unavailable_row(order, approved.id, find.error).save()
+                return order
+            # The sale's move (sale_approved) and the find's row go in with the ending.
+            for name, value in fields.items():
+                setattr(order, name, value)
+            earlier.append(transition_row(order, OrderStatus.PROCESSING, outcome=Outcome.SALE_APPROVED))
+            earlier.append(find_row(order, approved.id, find.info))
+            return settle_locked(order, find.info, earlier=earlier, **fields)
         gateway_fields = sale_fields(result.transaction) if result.transaction else {}
         gateway_fields.update(rejection_fields(result.transaction))
         gateway_fields.update(sale_outcome)

@@ -70,19 +70,36 @@ def order_lock(order_id):
 def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, detail=None, earlier=(), **fields):
     """Move a locked order to `to_status`, saving `fields`, and append the event row.
 
-    `earlier` are unsaved rows (`event_row`) of what happened before the move, a gateway call
-    whose answer decided it: they are inserted with the transition's row in one statement, so the
-    move is one UPDATE and one INSERT. Raises IllegalTransition (and changes nothing) for a move
-    ALLOWED_TRANSITIONS does not list.
+    `earlier` are unsaved rows (`event_row`, `transition_row`) of what happened before the move, a
+    gateway call whose answer decided it: they are inserted with the transition's row in one
+    statement, so the move is one UPDATE and one INSERT. Raises IllegalTransition (and changes
+    nothing) for a move ALLOWED_TRANSITIONS does not list.
     """
-    from_status = order.status
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise IllegalTransition(f"Order {order.pk} cannot move from {from_status} to {to_status}.")
-    order.status = to_status
+    check_move(order, to_status)
     for name, value in fields.items():
         setattr(order, name, value)
+    transition = transition_row(order, to_status, outcome=outcome, action=action, detail=detail)
     order.save(update_fields=["status", "updated_at", *fields])
-    transition = OrderEvent(
+    OrderEvent.objects.bulk_create([*earlier, transition])
+    return order
+
+
+def check_move(order, to_status):
+    """Raise IllegalTransition for a move ALLOWED_TRANSITIONS does not list."""
+    if to_status not in ALLOWED_TRANSITIONS[order.status]:
+        raise IllegalTransition(f"Order {order.pk} cannot move from {order.status} to {to_status}.")
+
+
+def transition_row(order, to_status, *, outcome, action=Action.TRANSITION, detail=None):
+    """Move a locked order to `to_status` in memory only, log it, and return the move's unsaved row.
+
+    For a move that a later `transition_locked` in the same transaction saves together with its
+    own (one UPDATE and one INSERT for both); `transition_locked` itself uses it for its move.
+    """
+    check_move(order, to_status)
+    from_status, order.status = order.status, to_status
+    log_transition(order, from_status, to_status, outcome=outcome, action=action)
+    return OrderEvent(
         order=order,
         action=action,
         from_status=from_status,
@@ -92,9 +109,6 @@ def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, de
         detail=detail or {},
         actor=_actor.get(),
     )
-    OrderEvent.objects.bulk_create([*earlier, transition])
-    log_transition(order, from_status, to_status, outcome=outcome, action=action)
-    return order
 
 
 def order_end_locked(

@@ -11,7 +11,6 @@ from payments.models import Order
 from payments.services.lifecycle import (
     Action,
     Outcome,
-    event_record,
     event_row,
     order_end_locked,
     order_lock,
@@ -74,55 +73,81 @@ def sale_verify(order, *, allowed_from):
     The order is left alone if, meanwhile, it left `allowed_from` or its transaction changed.
     """
     transaction_id = order.transaction_id
-    started = time.monotonic()
     try:
-        info = get_gateway().find(transaction_id)
+        info = sale_find(order, transaction_id)
     except GatewayUnavailable as exc:
         with transaction.atomic():
             # Under the lock, like the find below: another delivery may have settled the order.
-            event_record(
-                order_lock(order.pk),
-                Action.FIND,
-                outcome=Outcome.UNAVAILABLE,
-                transaction_id=transaction_id,
-                detail={"error": str(exc)[:500]},
-            )
-        log_gateway_call(order, "find", outcome=Outcome.UNAVAILABLE, started=started, transaction_id=transaction_id)
+            find_unavailable_row(order_lock(order.pk), transaction_id, exc).save()
         raise
     except GatewayMisconfigured as exc:
         order_park(order.pk, reason=str(exc))
         raise
-    log_gateway_call(
-        order, "find", outcome=Outcome.FOUND if info else Outcome.NOT_FOUND, started=started, transaction_id=transaction_id
-    )
     with transaction.atomic():
         # The find's event is written under the order's lock, in the transaction that settles the
         # order: a concurrent delivery of the same order (the charge's own verify and a redelivered
         # or reconciled verify task) may have settled it while this find was on the wire, and the
         # event must name the status the order has now, not the one it had before the call.
         order = order_lock(order.pk)
-        found = event_row(
-            order,
-            Action.FIND,
-            outcome=Outcome.FOUND if info else Outcome.NOT_FOUND,
-            transaction_id=transaction_id,
-            detail=(
-                {
-                    "status": info.status,
-                    "amount": str(info.amount),
-                    "order_id": info.order_id,
-                    "currency_iso_code": info.currency_iso_code,
-                    "merchant_account_id": info.merchant_account_id,
-                }
-                if info
-                else {}
-            ),
-        )
+        found = find_row(order, transaction_id, info)
         if order.status not in allowed_from or order.transaction_id != transaction_id:
             found.save()
             return order
-        to_status, reason = verdict(order, info)
-        fields = {"gateway_status": info.status} if info is not None else {}
-        return order_end_locked(
-            order, to_status, outcome=VERIFIED_OUTCOMES[to_status], reason=reason, earlier=[found], **fields
-        )
+        return settle_locked(order, info, earlier=[found])
+
+
+def sale_find(order, transaction_id):
+    """The gateway's view of the order's sale `transaction_id` (None if unknown), logged as a gateway call.
+
+    Raises what the gateway raises (`GatewayUnavailable`, `GatewayMisconfigured`); records nothing.
+    """
+    started = time.monotonic()
+    try:
+        info = get_gateway().find(transaction_id)
+    except GatewayUnavailable:
+        log_gateway_call(order, "find", outcome=Outcome.UNAVAILABLE, started=started, transaction_id=transaction_id)
+        raise
+    log_gateway_call(
+        order, "find", outcome=Outcome.FOUND if info else Outcome.NOT_FOUND, started=started, transaction_id=transaction_id
+    )
+    return info
+
+
+def find_row(order, transaction_id, info):
+    """The unsaved event of an answered find, naming the order's status now."""
+    return event_row(
+        order,
+        Action.FIND,
+        outcome=Outcome.FOUND if info else Outcome.NOT_FOUND,
+        transaction_id=transaction_id,
+        detail=(
+            {
+                "status": info.status,
+                "amount": str(info.amount),
+                "order_id": info.order_id,
+                "currency_iso_code": info.currency_iso_code,
+                "merchant_account_id": info.merchant_account_id,
+            }
+            if info
+            else {}
+        ),
+    )
+
+
+def find_unavailable_row(order, transaction_id, exc):
+    """The unsaved event of a find the gateway did not answer."""
+    return event_row(
+        order, Action.FIND, outcome=Outcome.UNAVAILABLE, transaction_id=transaction_id, detail={"error": str(exc)[:500]}
+    )
+
+
+def settle_locked(order, info, *, earlier=(), **fields):
+    """End a locked, sold order on the gateway's view `info` of its sale: paid, failed or needs_review.
+
+    `fields` and `earlier` are saved with the ending (`transition_locked`), so a sale recorded in
+    the same transaction costs no UPDATE of its own.
+    """
+    to_status, reason = verdict(order, info)
+    if info is not None:
+        fields["gateway_status"] = info.status
+    return order_end_locked(order, to_status, outcome=VERIFIED_OUTCOMES[to_status], reason=reason, earlier=earlier, **fields)

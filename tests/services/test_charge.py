@@ -58,20 +58,19 @@ def test_a_find_the_gateway_cannot_answer_hands_the_sold_order_to_the_verify_tas
     assert published == [("verify_order_task", str(order.pk))]
 
 
-def test_a_redelivered_charge_of_a_recorded_sale_verifies_it(fake, published, monkeypatch):
-    # given: a worker recorded the sale, then died before verifying it
+def test_a_redelivered_charge_of_a_recorded_sale_verifies_it(fake, published):
+    # given: the sale is recorded, its find got no answer, and the charge message comes again
+    # (the worker died before acknowledging it) before verify_order_task runs
     order = OrderFactory(amount=Decimal("12.34"))
-    with monkeypatch.context() as patched:
-        patched.setattr("payments.services.charge.sale_verify", lambda order, allowed_from: order)
-        order_charge(order_id=order.pk)
-    # when: the charge message comes again
+    fake.fail_next("find")
+    order_charge(order_id=order.pk)
+    # when
     order_charge(order_id=order.pk)
     # then: verified, not sold again
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert len(fake.transactions(str(order.pk))) == 1
-    assert [call[0] for call in fake.calls] == ["sale", "find"]
-    assert published == []
+    assert [call[0] for call in fake.calls] == ["sale", "find", "find"]
 
 
 def test_a_processor_decline_fails_the_order_with_the_processor_code(fake, published):
@@ -243,6 +242,23 @@ def test_a_misconfigured_gateway_parks_the_order_instead_of_retrying(fake, monke
     assert order.failure_reason == "Braintree sale refused: AuthenticationError"
 
 
+def test_a_gateway_that_refuses_the_find_after_a_sale_parks_the_order_with_its_sale_recorded(fake, monkeypatch):
+    # given: the sale goes through, then the gateway refuses our credentials for the find
+    def refuse(transaction_id):
+        raise GatewayMisconfigured("Braintree find refused: AuthenticationError")
+
+    monkeypatch.setattr(fake, "find", refuse)
+    order = OrderFactory()
+    # when
+    with pytest.raises(GatewayMisconfigured):
+        order_charge(order_id=order.pk)
+    # then: parked for a human, and the sale is not orphaned
+    order.refresh_from_db()
+    [sale] = fake.transactions(str(order.pk))
+    assert (order.status, order.transaction_id) == (OrderStatus.NEEDS_REVIEW, sale.id)
+    assert trail(order)[1:] == [("sale", "approved"), ("transition", "sale_approved"), ("transition", "parked")]
+
+
 def test_giving_up_after_an_unknown_outcome_parks_the_order_for_review(fake):
     # given: the last sale got no answer, so money may have moved
     order = OrderFactory(status=OrderStatus.PROCESSING, last_sale_outcome=LastSaleOutcome.UNAVAILABLE)
@@ -296,14 +312,14 @@ def test_giving_up_leaves_an_order_that_someone_else_owns_or_that_is_settled(fak
     assert not order.events.exists()
 
 
-def test_a_paid_charge_is_three_short_transactions_of_one_select_update_and_insert_each(fake, published):
+def test_a_paid_charge_is_two_short_transactions_of_one_select_update_and_insert_each(fake, published):
     # given
     order = OrderFactory(amount=Decimal("12.34"))
     # when
     with CaptureQueriesContext(connection) as queries:
         order_charge(order_id=order.pk)
-    # then: claim, record the sale with its call's row, record the find with the verdict; in the
-    # test's own transaction each atomic block is a savepoint
+    # then: the claim; then, after the sale and the find, the sale's record with its call's row, the
+    # find's row and the verdict; in the test's own transaction each atomic block is a savepoint
     blocks, block = [], None
     for sql in (q["sql"] for q in queries.captured_queries):
         if sql.startswith("SAVEPOINT"):
@@ -314,5 +330,5 @@ def test_a_paid_charge_is_three_short_transactions_of_one_select_update_and_inse
         else:
             assert block is not None, f"statement outside a transaction: {sql[:80]}"
             block.append(sql.split()[0] + (" FOR UPDATE" if sql.endswith("FOR UPDATE") else ""))
-    assert blocks == [["SELECT FOR UPDATE", "UPDATE", "INSERT"]] * 3
+    assert blocks == [["SELECT FOR UPDATE", "UPDATE", "INSERT"]] * 2
     assert len(trail(order)) == 5
