@@ -9,8 +9,10 @@ the end), on test settings with production's connection and logging settings. Fo
 reports the SQL statements of one order (Django's query capture, BEGIN and COMMIT included) and
 its commits (calls of the connection's ``commit()``, which ends each atomic block), then, over the
 measured orders, this process's CPU, its PostgreSQL backend's CPU (``/proc/<backend pid>/stat``)
-and wall time per order. Paths: ``order_charge`` of a new order to ``paid`` (claim, sale, record,
-find, settle) and ``order_create`` with a new Idempotency-Key. Compare two builds by running this
+and wall time per order. Paths: ``order_charge`` of a new order to ``paid`` (claim, sale, find,
+record and settle); ``raw replay``, the floor under the ORM: the statements ``order_charge`` sent
+for one order, replayed verbatim (order id swapped) for as many fresh orders on the bare psycopg
+connection, so no ORM, service code or gateway; and ``order_create`` with a new Idempotency-Key. Compare two builds by running this
 in each checkout, alternating. Checks: every charged order paid, every create stored one order.
 Exit status: 0 pass, 1 a check failed, 2 setup failed, 3 deadline.
 """
@@ -57,7 +59,7 @@ def shape(run_one):
         run_one()
     sql = [q["sql"] for q in queries.captured_queries]
     return {"statements": len(sql), "commits": commit.call_count,
-            "sql": [s.split()[0] + (" FOR UPDATE" if s.endswith("FOR UPDATE") else "") for s in sql]}
+            "sql": [s.split()[0] + (" FOR UPDATE" if s.endswith("FOR UPDATE") else "") for s in sql]}, sql
 
 def measure(label, calls):
     backend0, cpu0, wall0 = backend_cpu_seconds(), time.process_time(), time.perf_counter()
@@ -79,15 +81,28 @@ with mock.patch.object(charge_order_task, "apply_async"), mock.patch.object(veri
     charge_orders = [new_order() for _ in range(WARMUP + 1 + CHARGES)]
     for o in charge_orders[:WARMUP]:
         order_charge(order_id=o.pk)
-    charge_shape = shape(lambda: order_charge(order_id=charge_orders[WARMUP].pk))
+    probe = charge_orders[WARMUP]
+    charge_shape, charge_sql = shape(lambda: order_charge(order_id=probe.pk))
     charge = measure("order_charge", [lambda pk=o.pk: order_charge(order_id=pk) for o in charge_orders[WARMUP + 1:]])
+    # The floor under the ORM: the same statements, as the ORM sent them for `probe`, replayed
+    # verbatim for fresh orders on the bare psycopg connection (no ORM, no service code, no gateway).
+    replay_orders = [new_order() for _ in range(CHARGES)]
+    pg = connection.connection  # in autocommit outside an atomic block, as Django keeps it
+    def replay(pk):
+        cursor = pg.cursor()
+        for sql in charge_sql:
+            # Django writes a UUID parameter as 32 hex digits, the FK of the event rows too.
+            cursor.execute(sql.replace(probe.pk.hex, pk.hex))
+    replay_row = measure("raw replay", [lambda pk=o.pk: replay(pk) for o in replay_orders])
+    charge_orders += replay_orders
     for _ in range(WARMUP):
         create_call(str(uuid.uuid4()))()
-    create_shape = shape(create_call(str(uuid.uuid4())))
+    create_shape, _ = shape(create_call(str(uuid.uuid4())))
     create = measure("order_create", [create_call(str(uuid.uuid4())) for _ in range(CREATES)])
 paid = Order.objects.filter(pk__in=[o.pk for o in charge_orders], status="paid").count()
 stored = Order.objects.count() - len(charge_orders)
 print("PROBE " + json.dumps({"charge": {**charge, **charge_shape}, "create": {**create, **create_shape},
+                             "replay": {**replay_row, **charge_shape},
                              "paid": paid, "charged": len(charge_orders), "stored": stored,
                              "created": WARMUP + 1 + CREATES}), flush=True)
 """
@@ -136,7 +151,7 @@ class Bench:
             problems.append(f"{p['charged'] - p['paid']} of {p['charged']} charged orders not paid")
         if p["stored"] != p["created"]:
             problems.append(f"{p['stored']} orders stored for {p['created']} creates")
-        return {"command": command, "charge": p["charge"], "create": p["create"],
+        return {"command": command, "charge": p["charge"], "replay": p["replay"], "create": p["create"],
                 "passed": not problems, "problems": problems, "run_dir": str(self.run_dir)}
 
 
@@ -144,7 +159,7 @@ def print_report(result):
     print(f"\n$ {result['command']}\n")
     print(f"{'path':<14} {'n':>6} {'statements':>10} {'commits':>8} {'client CPU ms':>13} "
           f"{'PostgreSQL CPU ms':>17} {'wall ms':>8}")
-    for row in (result["charge"], result["create"]):
+    for row in (result["charge"], result["replay"], result["create"]):
         print(f"{row['label']:<14} {row['n']:>6} {row['statements']:>10} {row['commits']:>8} "
               f"{row['client_cpu_ms']:>13.2f} {row['backend_cpu_ms']:>17.2f} {row['wall_ms']:>8.2f}")
     for row in (result["charge"], result["create"]):
