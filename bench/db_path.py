@@ -17,11 +17,10 @@ in each checkout, alternating. Checks: every charged order paid, every create st
 Exit status: 0 pass, 1 a check failed, 2 setup failed, 3 deadline.
 """
 
-import json
 import os
 import sys
 
-from bench.runner import benchmark_parser, drop_database_quietly, run_benchmark
+from bench.runner import benchmark_parser, drop_database_quietly, run_benchmark, shell_probe
 from devtools.db import create_database, drop_database
 from devtools.settings import PRODUCTION_CONNECTIONS
 from devtools.stack import environment, make_run_dir, manage
@@ -129,9 +128,7 @@ class Bench:
     def run(self):
         a = self.args
         env = {**self.env, "BENCH_CHARGES": str(a.charges), "BENCH_CREATES": str(a.creates), "BENCH_WARMUP": str(a.warmup)}
-        out = manage(env, "shell", code=PROBE_CODE, timeout=a.timeout, log_path=self.run_dir / "probe.log")
-        line = next(line for line in out.splitlines() if line.startswith("PROBE "))
-        self.probe = json.loads(line[len("PROBE "):])
+        self.probe = shell_probe(env, PROBE_CODE, timeout=a.timeout, log_path=self.run_dir / "probe.log")
 
     def teardown(self):
         if self.db_created:

@@ -21,7 +21,7 @@ import psycopg
 
 from devtools.db import drop_database
 from devtools.proxy import drop_proxy_variables
-from devtools.stack import StackError
+from devtools.stack import StackError, manage
 
 
 class Deadline(Exception):
@@ -39,6 +39,13 @@ def benchmark_parser(prog, description, timeout=240):
     parser.add_argument("--timeout", type=float, default=timeout, help="global limit in seconds")
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
     return parser
+
+
+def shell_probe(env, code, *, timeout, log_path):
+    """Run `code` in `manage.py shell` and return the JSON it printed on its `PROBE ` line."""
+    out = manage(env, "shell", code=code, timeout=timeout, log_path=log_path)
+    line = next(line for line in out.splitlines() if line.startswith("PROBE "))
+    return json.loads(line[len("PROBE "):])
 
 
 def stop_processes(processes, log, timeout=10):
