@@ -2,7 +2,7 @@
 
 The threads pool enforces no task time limits, so nothing kills a task whose gateway call hangs.
 What bounds it instead is the gateway client's timeout, and the claim lease is sized above the
-longest charge (a search and a sale, each bounded by BRAINTREE_TIMEOUT_SECONDS): a hung call
+longest charge (a search, a sale and a find, each bounded by BRAINTREE_TIMEOUT_SECONDS): a hung call
 must end, and the lease be released, before the lease runs out, while the pool's other threads
 keep charging. A real `celery worker -P threads` process, the real SDK and the simulator's hang.
 """
@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS, PRODUCTION_CONNECTIONS, RECOMMENDED_POOL
@@ -19,13 +20,19 @@ from devtools.stack import Worker
 from payments.models import OrderEvent, OrderStatus
 from payments.services import order_create
 from tests.factories import UserFactory
-from tests.integration.conftest import purge_our_queues, sales_in_ledger, wait_for_final, worker_env
+from tests.integration.conftest import (
+    WORKER_DB_APP_NAME,
+    purge_our_queues,
+    sales_in_ledger,
+    wait_for_final,
+    worker_env,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = FAST_SETTINGS["BRAINTREE_TIMEOUT_SECONDS"]
-# Above a search plus a sale, each bounded by the client timeout, as in production (10 s, 120 s).
-LEASE = 2 * TIMEOUT + 1
+# Above a search, a sale and a find, each bounded by the client timeout, as in production (10 s, 120 s).
+LEASE = 3 * TIMEOUT + 1
 
 
 @pytest.fixture
@@ -51,8 +58,8 @@ def event(order_id, action, outcome):
 
 
 def test_a_hung_sale_on_the_threads_pool_gives_up_its_lease_before_the_lease_runs_out(threads_worker, sim):
-    # given: the first sale is held at the gateway three client timeouts, longer than the lease
-    hang = 3 * TIMEOUT
+    # given: the first sale is held at the gateway four client timeouts, longer than the lease
+    hang = 4 * TIMEOUT
     assert hang > LEASE
     sim.set_faults({"rules": [{"kind": "hang", "count": 1, "seconds": hang, **SALE_REQUESTS}]})
     hung = create_order()
@@ -75,3 +82,40 @@ def test_a_hung_sale_on_the_threads_pool_gives_up_its_lease_before_the_lease_run
     hung = wait_for_final(hung.pk, timeout=hang + 30)
     [sale] = sales_in_ledger(sim, hung.pk)
     assert (hung.status, hung.transaction_id) == (OrderStatus.PAID, sale["id"])
+
+
+@pytest.mark.parametrize("health_checks", ["true", "false"])
+def test_a_connection_the_server_killed_while_the_worker_idled_costs_no_order(
+    simulator, sim, run_dir, django_db_blocker, health_checks
+):
+    # given: one thread, so the next task runs on the connection the first one kept; Celery's
+    # per-task lines at INFO, to see a retry
+    overrides = {**PRODUCTION_CONNECTIONS, "DATABASE_CONN_HEALTH_CHECKS": health_checks, "CELERY_TASK_LOG_LEVEL": "INFO"}
+    with django_db_blocker.unblock():
+        env = worker_env(simulator, **overrides)
+    purge_our_queues()
+    with Worker(name=f"threads-hc-{health_checks}", queues="payments", concurrency=1, pool=RECOMMENDED_POOL,
+                env=env, run_dir=run_dir) as worker:
+        first = wait_for_final(create_order().pk)
+        assert first.status == OrderStatus.PAID
+        # when: the server ends the worker's idle session (pg_terminate_backend, as a failover would)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s AND datname = current_database()",
+                [WORKER_DB_APP_NAME],
+            )
+            assert cursor.fetchone()[0] >= 1
+        # then: the next order is charged once all the same; with the health check the dead
+        # connection is replaced before the task's first query, without it the task fails that
+        # query and is retried (OperationalError is retryable), well within the wait
+        second = wait_for_final(create_order("11.00").pk, timeout=30)
+        [sale] = sales_in_ledger(sim, second.pk)
+        assert (second.status, second.transaction_id) == (OrderStatus.PAID, sale["id"])
+    retried = [line for line in worker.log_path.read_text().splitlines() if " retry: " in line]
+    if health_checks == "true":
+        assert retried == []
+    else:
+        [retry] = retried
+        assert "OperationalError" in retry
+    purge_our_queues()
