@@ -19,7 +19,8 @@ from devtools.sim import SALE_REQUESTS
 from devtools.stack import Worker
 from payments.models import OrderEvent, OrderStatus
 from payments.services import order_create
-from tests.factories import UserFactory
+from payments.tasks import charge_order_task
+from tests.factories import OrderFactory, UserFactory
 from tests.integration.conftest import (
     WORKER_DB_APP_NAME,
     purge_our_queues,
@@ -88,15 +89,23 @@ def test_a_hung_sale_on_the_threads_pool_gives_up_its_lease_before_the_lease_run
 def test_a_connection_the_server_killed_while_the_worker_idled_costs_no_order(
     simulator, sim, run_dir, django_db_blocker, health_checks
 ):
-    # given: one thread, so the next task runs on the connection the first one kept; Celery's
-    # per-task lines at INFO, to see a retry
+    # given: one thread on a queue of its own (the session's prefork worker consumes `payments`),
+    # so the next task runs on the connection the first one kept; Celery's per-task lines at
+    # INFO, to see a retry
+    queue = f"payments-hc-{health_checks}"
+
+    def charge_new_order(amount):
+        order = OrderFactory(amount=Decimal(amount))
+        charge_order_task.apply_async(args=[str(order.pk)], queue=queue)
+        return order
+
     overrides = {**PRODUCTION_CONNECTIONS, "DATABASE_CONN_HEALTH_CHECKS": health_checks, "CELERY_TASK_LOG_LEVEL": "INFO"}
     with django_db_blocker.unblock():
         env = worker_env(simulator, **overrides)
     purge_our_queues()
-    with Worker(name=f"threads-hc-{health_checks}", queues="payments", concurrency=1, pool=RECOMMENDED_POOL,
+    with Worker(name=f"threads-hc-{health_checks}", queues=queue, concurrency=1, pool=RECOMMENDED_POOL,
                 env=env, run_dir=run_dir) as worker:
-        first = wait_for_final(create_order().pk)
+        first = wait_for_final(charge_new_order("10.00").pk)
         assert first.status == OrderStatus.PAID
         # when: the server ends the worker's idle session (pg_terminate_backend, as a failover would)
         with connection.cursor() as cursor:
@@ -109,7 +118,7 @@ def test_a_connection_the_server_killed_while_the_worker_idled_costs_no_order(
         # then: the next order is charged once all the same; with the health check the dead
         # connection is replaced before the task's first query, without it the task fails that
         # query and is retried (OperationalError is retryable), well within the wait
-        second = wait_for_final(create_order("11.00").pk, timeout=30)
+        second = wait_for_final(charge_new_order("11.00").pk, timeout=30)
         [sale] = sales_in_ledger(sim, second.pk)
         assert (second.status, second.transaction_id) == (OrderStatus.PAID, sale["id"])
     retried = [line for line in worker.log_path.read_text().splitlines() if " retry: " in line]
