@@ -78,7 +78,7 @@ def transition_locked(order, to_status, *, outcome, action=Action.TRANSITION, de
     check_move(order, to_status)
     for name, value in fields.items():
         setattr(order, name, value)
-    transition = transition_row(order, to_status, outcome=outcome, action=action, detail=detail)
+    transition = _moved_row(order, to_status, outcome=outcome, action=action, detail=detail)
     order.save(update_fields=["status", "updated_at", *fields])
     OrderEvent.objects.bulk_create([*earlier, transition])
     return order
@@ -94,9 +94,14 @@ def transition_row(order, to_status, *, outcome, action=Action.TRANSITION, detai
     """Move a locked order to `to_status` in memory only, log it, and return the move's unsaved row.
 
     For a move that a later `transition_locked` in the same transaction saves together with its
-    own (one UPDATE and one INSERT for both); `transition_locked` itself uses it for its move.
+    own (one UPDATE and one INSERT for both).
     """
     check_move(order, to_status)
+    return _moved_row(order, to_status, outcome=outcome, action=action, detail=detail)
+
+
+def _moved_row(order, to_status, *, outcome, action, detail):
+    # The move itself, once `check_move` allowed it.
     from_status, order.status = order.status, to_status
     log_transition(order, from_status, to_status, outcome=outcome, action=action)
     return OrderEvent(
