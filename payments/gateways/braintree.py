@@ -1,10 +1,11 @@
-"""The Braintree adapter: the only module that imports `braintree`.
+"""The Braintree adapter: with its transport (`transport.py`), the only code importing `braintree`.
 
 Callers get the project's own frozen dataclasses and exceptions, never SDK objects:
 declines, gateway rejections and validation errors come back as a `SaleResult`; transient
 failures raise `GatewayUnavailable` (retry) and permanent ones `GatewayMisconfigured` (alert).
 """
 
+import functools
 import logging
 import re
 from datetime import timezone as dt_timezone
@@ -38,6 +39,7 @@ from payments.gateways.base import (
     TransactionInfo,
     WebhookEvent,
 )
+from payments.gateways.transport import PooledHttp
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,15 @@ def _environment():
     raise ImproperlyConfigured(f"BRAINTREE_ENVIRONMENT must be simulator, sandbox or production, not {name!r}")
 
 
+def _http_strategy():
+    name = settings.BRAINTREE_HTTP_TRANSPORT
+    if name == "pooled":
+        return functools.partial(PooledHttp, max_connections=settings.BRAINTREE_HTTP_MAX_CONNECTIONS)
+    if name == "sdk":
+        return None  # the SDK's own: a requests session per thread
+    raise ImproperlyConfigured(f"BRAINTREE_HTTP_TRANSPORT must be pooled or sdk, not {name!r}")
+
+
 def _build_sdk():
     configuration = braintree.Configuration(
         environment=_environment(),
@@ -98,8 +109,9 @@ def _build_sdk():
         public_key=settings.BRAINTREE_PUBLIC_KEY,
         private_key=settings.BRAINTREE_PRIVATE_KEY,
         timeout=settings.BRAINTREE_TIMEOUT_SECONDS,
-        # Turns raw `requests` timeouts/connection errors into braintree.exceptions.http.*.
+        # Turns transport timeouts/connection errors into braintree.exceptions.http.*.
         wrap_http_exceptions=True,
+        http_strategy=_http_strategy(),
     )
     return braintree.BraintreeGateway(configuration)
 

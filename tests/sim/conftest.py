@@ -1,6 +1,8 @@
 """Fixtures: one in-process simulator per session, reset before every test, and SDK clients.
 
-Nothing here touches Django or a database, so these tests also run with ``-p no:django``.
+Nothing here touches a database. Only ``test_faults.py`` imports project code (the SDK transport
+in `payments.gateways`, whose package reads Django's settings); the rest also runs with
+``-p no:django``.
 """
 
 import pytest

@@ -14,13 +14,13 @@ DEFAULT = SimConfig()
 
 
 def sdk_gateway(base_url, merchant_id=DEFAULT.merchant_id, public_key=DEFAULT.public_key,
-                private_key=DEFAULT.private_key, timeout=5):
-    """A real SDK gateway pointed at a simulator base URL."""
+                private_key=DEFAULT.private_key, timeout=5, http_strategy=None):
+    """A real SDK gateway pointed at a simulator base URL (`http_strategy`: the SDK's own if None)."""
     host, port = base_url.rsplit("//", 1)[1].split(":")
     environment = braintree.Environment("sim", host, port, "", False, None)
     return braintree.BraintreeGateway(braintree.Configuration(
         environment=environment, merchant_id=merchant_id, public_key=public_key,
-        private_key=private_key, timeout=timeout, wrap_http_exceptions=True,
+        private_key=private_key, timeout=timeout, wrap_http_exceptions=True, http_strategy=http_strategy,
     ))
 
 

@@ -1,4 +1,8 @@
-"""Injected faults as the SDK sees them: exception types, timing and what reached the ledger."""
+"""Injected faults as the SDK sees them: exception types, timing and what reached the ledger.
+
+Each test runs over both transports the project can give the SDK: its own requests session and
+`payments.gateways.transport.PooledHttp`; a fault must look the same through either.
+"""
 
 import time
 
@@ -6,9 +10,20 @@ import braintree
 import pytest
 from braintree.exceptions import http as http_exceptions
 
+from payments.gateways.transport import PooledHttp
 from tests.sim.helpers import sale, sdk_gateway
 
 SALES = {"methods": ["POST"], "paths": ["/transactions"]}
+
+
+@pytest.fixture(params=[None, PooledHttp], ids=["sdk-transport", "pooled-transport"])
+def transport(request):
+    return request.param
+
+
+@pytest.fixture
+def gateway(sim, transport):
+    return sdk_gateway(sim.url, http_strategy=transport)
 
 
 def _timed(call):
@@ -101,9 +116,9 @@ def test_fault_rate_is_reproducible_with_a_seed(gateway, control):
     assert 5 < sum(first) < 25
 
 
-def test_hang_past_the_client_timeout_raises_read_timeout(sim, control):
+def test_hang_past_the_client_timeout_raises_read_timeout(sim, control, transport):
     # given
-    gateway = sdk_gateway(sim.url, timeout=0.5)
+    gateway = sdk_gateway(sim.url, timeout=0.5, http_strategy=transport)
     control.set_faults({"kind": "hang", "seconds": 5, **SALES})
 
     # when
