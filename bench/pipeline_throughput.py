@@ -18,7 +18,9 @@ machine. It starts its own simulator, private ``redis-server`` and fresh databas
   baseline    one Django process (``manage.py shell``) doing sale + find through
               ``payments.gateways`` (the real SDK) for ``--orders`` orders, first sequentially,
               then on ``--concurrency`` threads (the worker's concurrency): pairs/s and the
-              process's CPU per pair (``os.times()``);
+              process's CPU per pair (``os.times()``). The ratios are against this one, on the
+              worker's own ``BRAINTREE_HTTP_TRANSPORT``. Unless that is ``sdk``, a reference row
+              repeats the threaded pairs on the SDK's own transport (the plain SDK);
   pipeline    ``--orders`` orders bulk-inserted ``pending`` straight into the database (with
               their ``create`` audit row, as ``order_create`` writes them; the API is bypassed so
               the figure is the workers' drain rate), then one charge task published per order
@@ -257,6 +259,15 @@ class Bench:
                          "sim_cpu_ms_per_pair": 1000 * sim_cpu / pairs}
         for phase in (sequential, threaded):
             self.log(f"baseline {phase['threads']} thread(s): {phase['pairs'] / phase['seconds']:.1f} pairs/s")
+        if self.env.get("BRAINTREE_HTTP_TRANSPORT", "pooled") != "sdk":
+            # The issue's reference: the same pairs on the SDK's own transport (plain SDK threads).
+            out = manage({**env, "BRAINTREE_HTTP_TRANSPORT": "sdk", "BENCH_SEQUENTIAL": "1"}, "shell",
+                         code=BASELINE_CODE, timeout=self.remaining(), log_path=self.run_dir / "baseline.log")
+            line = next(l for l in out.splitlines() if l.startswith("BASELINE "))
+            self.baseline["plain_sdk"] = json.loads(line.split(" ", 1)[1])[1]
+            plain = self.baseline["plain_sdk"]
+            self.log(f"baseline {plain['threads']} thread(s), the SDK's own transport: "
+                     f"{plain['pairs'] / plain['seconds']:.1f} pairs/s")
 
     # -- the pipeline: one worker drains a batch
 
@@ -371,8 +382,8 @@ class Bench:
 
     def check(self):
         problems = []
-        for phase in (self.baseline["sequential"], self.baseline["threaded"]):
-            if phase["errors"]:
+        for phase in (self.baseline["sequential"], self.baseline["threaded"], self.baseline.get("plain_sdk")):
+            if phase and phase["errors"]:
                 problems.append(f"baseline {phase['threads']} thread(s): {phase['errors']} pairs not approved/paid")
         if self.pipeline["published"] != self.args.orders:
             problems.append(f"published {self.pipeline['published']} of {self.args.orders} charge tasks")
@@ -410,7 +421,12 @@ class Bench:
             rows.append({"kind": "ceiling: 2 no-op tasks chained", "units": a.orders, "seconds": c["seconds"],
                          "per_s": a.orders / c["seconds"],
                          "cpu_ms_per_unit": 1000 * c["worker_cpu_seconds"] / a.orders})
-        base = rows[1]  # like for like: the baseline at the worker's concurrency
+        plain = b.get("plain_sdk")
+        if plain is not None:
+            rows.append({"kind": f"baseline, {plain['threads']} threads, SDK's transport", "units": plain["pairs"],
+                         "seconds": plain["seconds"], "per_s": plain["pairs"] / plain["seconds"],
+                         "cpu_ms_per_unit": 1000 * plain["cpu_seconds"] / plain["pairs"]})
+        base = rows[1]  # like for like: the baseline at the worker's concurrency, on the worker's transport
         for row in rows:
             row["rate_ratio"] = row["per_s"] / base["per_s"]
             row["cpu_ratio"] = row["cpu_ms_per_unit"] / base["cpu_ms_per_unit"]
@@ -429,7 +445,13 @@ class Bench:
             ratio = pipeline_row["per_s"] / rows[3]["per_s"]
             targets.append({"figure": "pipeline orders/s / Celery two-no-op-task chains/s", "value": ratio,
                             "target": ">= 0.35", "met": ratio >= 0.35})
-        return {"command": command, "rows": rows, "targets": targets, "pool": a.pool,
+        reference = None
+        if plain is not None:
+            # Not a target line: the targets stay against the like-for-like baseline above.
+            reference = {"figure": f"orders/s / pairs/s at {a.concurrency} on the SDK's own transport",
+                         "value": pipeline_row["per_s"] / rows[-1]["per_s"]}
+        return {"command": command, "rows": rows, "targets": targets, "plain_sdk_reference": reference,
+                "pool": a.pool,
                 "concurrency": a.concurrency, "latency_ms": a.latency_ms, "settings": dict(a.set),
                 "ceiling": c, "pair_cpu_ms_sdk_plus_sim": pair_ms, "passed": not problems, "problems": problems,
                 "orders_checked": checked, "baseline": b, "pipeline": p,
@@ -442,9 +464,9 @@ class Bench:
 
 def print_report(result):
     print(f"\n$ {result['command']}\n")
-    print(f"{'kind':<32} {'n':>5} {'seconds':>8} {'per s':>7} {'ratio':>6} {'CPU ms/unit':>11} {'CPU ratio':>9}")
+    print(f"{'kind':<40} {'n':>5} {'seconds':>8} {'per s':>7} {'ratio':>6} {'CPU ms/unit':>11} {'CPU ratio':>9}")
     for r in result["rows"]:
-        print(f"{r['kind']:<32} {r['units']:>5} {r['seconds']:>8.2f} {r['per_s']:>7.1f} {r['rate_ratio']:>6.2f} "
+        print(f"{r['kind']:<40} {r['units']:>5} {r['seconds']:>8.2f} {r['per_s']:>7.1f} {r['rate_ratio']:>6.2f} "
               f"{r['cpu_ms_per_unit']:>11.2f} {r['cpu_ratio']:>9.2f}")
     p = result["pipeline"]
     print(f"\n(units: sale+find pairs for the baselines, orders for the pipeline; ratios against the "
@@ -458,6 +480,9 @@ def print_report(result):
     print("\nTargets (issue 8), this run:")
     for t in result["targets"]:
         print(f"  {t['figure']:<72} {t['value']:>6.2f}  target {t['target']:<7} {'met' if t['met'] else 'NOT met'}")
+    reference = result.get("plain_sdk_reference")
+    if reference:
+        print(f"  (for reference, not a target: {reference['figure']:<46} {reference['value']:>6.2f})")
     for problem in result["problems"][:20]:
         print(f"  PROBLEM: {problem}")
     verdict = ("PASS: every order paid with exactly one successful sale in the ledger; every baseline pair approved"
