@@ -26,8 +26,10 @@ machine. It starts its own simulator, private ``redis-server`` and fresh databas
               the figure is the workers' drain rate), then one charge task published per order
               with ``order_dispatch`` (the API's own publish) to ONE
               ``celery -A celery_app worker -Q payments -c N`` (prefork), already running and
-              warmed up. Measured from just before the first publish to the last order's
-              ``paid`` (its ``updated_at``, written by the worker), with the worker's CPU
+              warmed up (``--processes P``: P such workers of ``-c N/P`` each, the figure per
+              host; the issue's targets are for one). Measured from just before the first
+              publish to the last order's ``paid`` (its ``updated_at``, written by the worker),
+              with the worker's CPU
               (main + pool processes, from ``/proc``) over the same span, and the audit rows
               written per order.
 
@@ -64,6 +66,7 @@ from devtools.stack import (
     environment,
     make_run_dir,
     manage,
+    start_together,
 )
 from payments.statuses import RESTING_STATUSES, OrderStatus
 
@@ -187,7 +190,8 @@ class Bench:
         self.run_dir = make_run_dir("pipeline-throughput")
         self.db_name = f"payments_pipeline_{os.getpid()}"
         self.db_created = False
-        self.sim = self.redis = self.worker = self.env = None
+        self.sim = self.redis = self.env = None
+        self.workers = []
         self.children = []   # Popen of the publish child, for teardown
         self.baseline = None
         self.pipeline = None
@@ -226,14 +230,14 @@ class Bench:
 
     def teardown(self):
         self.kill_children()
-        stop_processes((self.worker, self.redis, self.sim), self.log)
+        stop_processes((*self.workers, self.redis, self.sim), self.log)
         if self.db_created:  # only ever the database this run created
             drop_database_quietly(self.db_name, self.log)
 
     def kill_everything(self):
         """The watchdog's last resort: SIGKILL every process group and drop the database."""
         self.kill_children()
-        for proc in (self.worker, self.redis, self.sim):
+        for proc in (*self.workers, self.redis, self.sim):
             if proc is not None:
                 proc.signal_group(signal.SIGKILL)
         if self.db_created:
@@ -285,8 +289,8 @@ class Bench:
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.children.append(child)
         self.expect_line(child, "READY")
-        children = self.worker.child_pids()
-        cpu0 = proc_cpu(self.worker.pid, children)
+        children = self.worker_children()
+        cpu0 = self.workers_cpu()
         sim_cpu0, redis_cpu0, machine0 = proc_cpu(self.sim.pid), proc_cpu(self.redis.pid), machine_cpu()
         child.stdin.write("GO\n")
         child.stdin.flush()
@@ -307,7 +311,7 @@ class Bench:
                 "SELECT extract(epoch FROM max(updated_at))::float8 FROM payments_order WHERE description = %s",
                 [tag]).fetchone()
         # Pool processes recycled during the drain are in the main process's cutime by now.
-        cpu = proc_cpu(self.worker.pid, self.worker.child_pids()) - cpu0
+        cpu = self.workers_cpu() - cpu0
         sim_cpu, redis_cpu = proc_cpu(self.sim.pid) - sim_cpu0, proc_cpu(self.redis.pid) - redis_cpu0
         machine = machine_cpu() - machine0
         child.wait(timeout=30)
@@ -329,7 +333,7 @@ class Bench:
                 raise Deadline()
             time.sleep(0.01)
         last_update = time.time()
-        cpu = proc_cpu(self.worker.pid, self.worker.child_pids()) - cpu0
+        cpu = self.workers_cpu() - cpu0
         child.wait(timeout=30)
         return {**published, "last_update": last_update, "worker_cpu_seconds": cpu,
                 "sim_cpu_seconds": proc_cpu(self.sim.pid) - sim_cpu0,
@@ -360,11 +364,23 @@ class Bench:
             if line.startswith(prefix):
                 return line[len(prefix):].strip()
 
+    def worker_children(self):
+        return [pid for worker in self.workers for pid in worker.child_pids()]
+
+    def workers_cpu(self):
+        """CPU seconds of every payments worker process, main and pool."""
+        return sum(proc_cpu(worker.pid, worker.child_pids()) for worker in self.workers)
+
     def run_pipeline(self):
         a = self.args
-        self.worker = Worker(queues="payments", concurrency=a.concurrency, pool=a.pool, loglevel="info",
-                             extra_args=("--include", "bench.celery_ceiling"),
-                             env=self.env, run_dir=self.run_dir, name="worker").start()
+        each = a.concurrency // a.processes
+        self.workers = [
+            Worker(queues="payments", concurrency=each, pool=a.pool, loglevel="info",
+                   extra_args=("--include", "bench.celery_ceiling"),
+                   env=self.env, run_dir=self.run_dir, name=f"worker{i}" if a.processes > 1 else "worker")
+            for i in range(a.processes)
+        ]
+        start_together(self.workers, timeout=self.remaining())
         self.push_batch(a.warmup, "pipeline warm-up")
         self.log(f"warm-up batch of {a.warmup} drained")
         result = self.push_batch(a.orders, "pipeline measured")
@@ -413,7 +429,9 @@ class Bench:
             rows.append({"kind": label, "units": phase["pairs"], "seconds": phase["seconds"],
                          "per_s": phase["pairs"] / phase["seconds"],
                          "cpu_ms_per_unit": 1000 * phase["cpu_seconds"] / phase["pairs"]})
-        rows.append({"kind": f"pipeline, 1 worker -P {a.pool} -c {a.concurrency}", "units": a.orders,
+        workers = "1 worker" if a.processes == 1 else f"{a.processes} workers"
+        each = a.concurrency // a.processes
+        rows.append({"kind": f"pipeline, {workers} -P {a.pool} -c {each}", "units": a.orders,
                      "seconds": p["seconds"],
                      "per_s": a.orders / p["seconds"], "cpu_ms_per_unit": 1000 * p["worker_cpu_seconds"] / a.orders})
         c = self.ceiling
@@ -451,7 +469,7 @@ class Bench:
             reference = {"figure": f"orders/s / pairs/s at {a.concurrency} on the SDK's own transport",
                          "value": pipeline_row["per_s"] / rows[-1]["per_s"]}
         return {"command": command, "rows": rows, "targets": targets, "plain_sdk_reference": reference,
-                "pool": a.pool,
+                "pool": a.pool, "processes": a.processes,
                 "concurrency": a.concurrency, "latency_ms": a.latency_ms, "settings": dict(a.set),
                 "ceiling": c, "pair_cpu_ms_sdk_plus_sim": pair_ms, "passed": not problems, "problems": problems,
                 "orders_checked": checked, "baseline": b, "pipeline": p,
@@ -502,9 +520,14 @@ def parse_args(argv=None):
     parser.add_argument("--set", action="append", default=[], type=lambda v: tuple(v.split("=", 1)),
                         metavar="VAR=VALUE", help="an environment variable for every process (a lever)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the two-no-op-task chains")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="payments worker processes sharing --concurrency (each -c concurrency/processes); "
+                             "the issue's targets are for 1")
     args = parser.parse_args(argv)
     if args.orders < 1 or args.concurrency < 1 or args.warmup < 1:
         parser.error("need --orders, --concurrency and --warmup >= 1")
+    if args.processes < 1 or args.concurrency % args.processes:
+        parser.error("--processes must be >= 1 and divide --concurrency")
     return args
 
 
