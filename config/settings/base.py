@@ -349,6 +349,12 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     # Quorum queues have no global QoS: the worker uses a static per-consumer prefetch of
     # prefetch_multiplier x concurrency (1 x N here), and never raises it for held ETAs.
     CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+    # After a lost connection Celery re-consumes at a prefetch reduced by the tasks still
+    # running, and means to raise it with basic.qos as they finish; a quorum queue takes a
+    # consumer's prefetch at basic.consume only, so the worker stayed at 1 until restarted
+    # (tests/integration/test_rabbitmq.py). The running tasks' messages were already given back
+    # by the broker, and a redelivery of a live charge waits on its claim lease.
+    CELERY_WORKER_ENABLE_PREFETCH_COUNT_REDUCTION = False
     # Publisher confirms: a publish returns once the broker has the message, or fails within
     # the timeout (then the reconciler dispatches the order). The visibility timeout is Redis's.
     PAYMENTS_RABBITMQ_CONFIRM_TIMEOUT = env.float("PAYMENTS_RABBITMQ_CONFIRM_TIMEOUT", default=5.0)

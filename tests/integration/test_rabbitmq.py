@@ -4,7 +4,8 @@ One stack per module on a private vhost of the machine's RabbitMQ (deleted at th
 gateway simulator, gunicorn and `celery worker -Q payments` (2 prefork children), all with
 CELERY_BROKER_URL=amqp://…/<vhost>, so their settings take the RabbitMQ block of
 config/settings/base.py. No beat runs: whatever recovers here is the broker's redelivery, not
-the reconciler. Outcomes are read from the database and the simulator's ledger.
+the reconciler. Outcomes are read from the database and the simulator's ledger. The reconnect
+test runs its own `-P threads` worker and gunicorn on a second vhost, next to the module's.
 """
 
 import os
@@ -17,7 +18,7 @@ from rest_framework.authtoken.models import Token
 
 from devtools.ledger import sales, successful_sales
 from devtools.polling import wait_for_api_order, wait_until
-from devtools.rabbitmq import Vhost
+from devtools.rabbitmq import Vhost, rabbitmqctl
 from devtools.settings import FAST_SETTINGS
 from devtools.sim import SALE_REQUESTS
 from devtools.stack import Simulator, WebServer, Worker, environment, http_request, start_together, stop_together
@@ -136,3 +137,45 @@ def test_retry_countdowns_wait_in_the_broker_and_are_delivered(stack, sim, token
     assert 1.9 <= gaps[1] <= 4.5, gaps
     # native delayed delivery: the countdowns went through RabbitMQ's delay exchanges
     assert "celery_delayed_27" in stack.vhost.exchanges()
+
+
+def _payments_prefetch(vhost):
+    """The prefetch count of each consumer on the vhost's payments queue."""
+    out = rabbitmqctl("list_consumers", "-p", vhost.name, "queue_name", "prefetch_count", "--no-table-headers")
+    return [int(count) for name, count in (line.split("\t") for line in out.splitlines() if "\t" in line)
+            if name == "payments"]
+
+
+def test_a_threads_worker_consumes_at_full_prefetch_again_after_the_broker_dropped_it(
+        stack, sim, token, tmp_path):
+    # given a threads worker (the recommended pool) on a vhost of its own, all 4 threads mid-sale
+    concurrency = 4
+    sim.set_faults({"rules": [{"kind": "latency", "latency_ms": 2500, **SALE_REQUESTS}]})
+    with Vhost(f"payments_test_prefetch_{os.getpid()}") as vhost:
+        env = environment(db_name=connection.settings_dict["NAME"], broker_url=vhost.url,
+                          simulator_url=stack.sim.url, extra=FAST_SETTINGS)
+        web = WebServer(env=env, run_dir=tmp_path)
+        worker = Worker(name="rabbit-threads", queues="payments", pool="threads", concurrency=concurrency,
+                        env=env, run_dir=tmp_path)
+        start_together([worker, web])
+        try:
+            mine = Stack(vhost, stack.sim, web, worker)
+            wait_until(lambda: _payments_prefetch(vhost) == [concurrency], timeout=15, desc="the consumer")
+            ids = [submit(mine, token) for _ in range(2 * concurrency)]
+            wait_until(lambda: Order.objects.filter(pk__in=ids, status=OrderStatus.PROCESSING).count() == concurrency,
+                       timeout=15, desc="every thread mid-sale")
+
+            # when the broker drops the worker's connections while those sales run
+            vhost.close_connections()
+
+            # then the worker consumes again, at its full prefetch (Celery's reduction would leave
+            # a quorum-queue consumer at 1: it takes the prefetch at basic.consume only)
+            wait_until(lambda: _payments_prefetch(vhost), timeout=30, desc="a new consumer")
+            assert _payments_prefetch(vhost) == [concurrency]
+            sim.set_faults({})
+            orders = [final(mine, token, order_id, timeout=FAST_SETTINGS["PAYMENTS_CLAIM_LEASE_SECONDS"] + 45)
+                      for order_id in ids]
+            for order in orders:
+                assert_paid_by_one_sale(mine, order)
+        finally:
+            stop_together([worker, web])
