@@ -13,8 +13,10 @@ from django.conf import settings
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
 INSTALL_ROOT = "/srv/payments"
-WORKERS = ("payments-worker", "payments-default-worker")
-SERVICES = ("payments-web", *WORKERS, "payments-beat")
+# Each worker's unit file and the name of one running instance (what the liveness template's %i
+# receives): the payments worker is a template, one instance per core.
+WORKERS = {"payments-worker@.service": "payments-worker@1", "payments-default-worker.service": "payments-default-worker"}
+SERVICES = ("payments-web.service", *WORKERS, "payments-beat.service")
 
 
 def unit(name):
@@ -48,9 +50,14 @@ def environment(sections):
     return dict(item.split("=", 1) for item in sections["Service"]["Environment"])
 
 
+def expand(value, instance):
+    """`value` with the specifiers systemd fills in for unit `instance` (%N its name, %i the part after @)."""
+    return value.replace("%N", instance).replace("%i", instance.partition("@")[2])
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_every_process_restarts_always_and_stops_with_sigterm(name):
-    service = unit(f"{name}.service")
+    service = unit(name)
     assert one(service, "Service", "Restart") == "always"
     assert seconds(one(service, "Service", "RestartSec")) > 0
     assert one(service, "Service", "KillSignal") == "SIGTERM"
@@ -62,7 +69,7 @@ def test_every_process_restarts_always_and_stops_with_sigterm(name):
 
 @pytest.mark.parametrize("name", WORKERS)
 def test_workers_stop_warm_within_a_timeout_above_the_task_time_limit(name):
-    service = unit(f"{name}.service")
+    service = unit(name)
     # SIGTERM to the main process only: pool processes killed by systemd would lose their tasks
     assert one(service, "Service", "KillMode") == "mixed"
     needed = settings.CELERY_TASK_TIME_LIMIT + settings.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT
@@ -71,17 +78,28 @@ def test_workers_stop_warm_within_a_timeout_above_the_task_time_limit(name):
 
 @pytest.mark.parametrize("name", WORKERS)
 def test_workers_write_the_heartbeat_the_liveness_timer_checks(name):
-    service = unit(f"{name}.service")
-    heartbeat = environment(service)["PAYMENTS_WORKER_HEARTBEAT_FILE"]
-    runtime_dir = one(service, "Service", "RuntimeDirectory")
-    assert runtime_dir == name
+    service, instance = unit(name), WORKERS[name]
+    heartbeat = expand(environment(service)["PAYMENTS_WORKER_HEARTBEAT_FILE"], instance)
+    runtime_dir = expand(one(service, "Service", "RuntimeDirectory"), instance)
+    assert runtime_dir == instance
     assert heartbeat == f"/run/{runtime_dir}/heartbeat"
-    assert f"/usr/bin/touch {heartbeat}" in service["Service"]["ExecStartPre"]
-    assert f"payments-liveness@{name}.timer" in one(service, "Unit", "Wants").split()
+    assert f"/usr/bin/touch {heartbeat}" in [expand(line, instance) for line in service["Service"]["ExecStartPre"]]
+    assert f"payments-liveness@{instance}.timer" in expand(one(service, "Unit", "Wants"), instance).split()
     check = unit("payments-liveness@.service")
-    # the template's %i is the worker unit's name
-    assert heartbeat == "/run/%i/heartbeat".replace("%i", name)
+    # the liveness template's %i is the worker instance's unit name
+    assert heartbeat == "/run/%i/heartbeat".replace("%i", instance)
     assert "-m payments.liveness --heartbeat /run/%i/heartbeat" in one(check, "Service", "ExecStart")
+
+
+def test_payments_worker_instances_on_one_host_have_their_own_node_name_and_heartbeat():
+    service = unit("payments-worker@.service")
+    starts = [expand(one(service, "Service", "ExecStart"), f"payments-worker@{n}") for n in (1, 2)]
+    nodes = [shlex.split(start)[shlex.split(start).index("-n") + 1] for start in starts]
+    heartbeats = [expand(environment(service)["PAYMENTS_WORKER_HEARTBEAT_FILE"], f"payments-worker@{n}")
+                  for n in (1, 2)]
+    # Celery refuses two workers with one node name (and mingle would confuse them)
+    assert nodes == ["payments1@%H", "payments2@%H"]
+    assert heartbeats == ["/run/payments-worker@1/heartbeat", "/run/payments-worker@2/heartbeat"]
 
 
 def test_a_failed_liveness_check_restarts_the_worker_and_nothing_else_runs_as_root():
@@ -114,8 +132,9 @@ def test_systemd_analyze_verifies_every_unit(tmp_path):
     # verify checks that every ExecStart binary exists: point the install root at this checkout.
     for path in UNITS.iterdir():
         (tmp_path / path.name).write_text(path.read_text().replace(INSTALL_ROOT, str(REPO)))
-    names = [f"{name}.service" for name in SERVICES]
-    names += [f"payments-liveness@{w}.service" for w in WORKERS] + [f"payments-liveness@{w}.timer" for w in WORKERS]
+    instances = list(WORKERS.values()) + ["payments-worker@2"]
+    names = ["payments-web.service", "payments-beat.service", *(f"{i}.service" for i in instances)]
+    names += [f"payments-liveness@{i}.service" for i in instances] + [f"payments-liveness@{i}.timer" for i in instances]
     result = subprocess.run(
         [analyze, "verify", "--man=no", *names], cwd=tmp_path, capture_output=True, text=True, timeout=60,
         env={"SYSTEMD_UNIT_PATH": f"{tmp_path}:", "PATH": "/usr/bin:/bin"},
@@ -131,7 +150,7 @@ def test_systemd_analyze_verifies_every_unit(tmp_path):
 def test_only_a_not_live_answer_makes_the_stop_hook_restart_the_worker(tmp_path, service_result, exit_status, restarts):
     # given: the hook as systemd would run it ($$ is systemd's escape for $), a recording systemctl
     hook = one(unit("payments-liveness@.service"), "Service", "ExecStopPost")
-    argv = shlex.split(hook.lstrip("+").replace("$$", "$").replace("%i", "payments-worker"))
+    argv = shlex.split(hook.lstrip("+").replace("$$", "$").replace("%i", "payments-worker@1"))
     calls = tmp_path / "calls"
     fake = tmp_path / "systemctl"
     fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
@@ -140,4 +159,4 @@ def test_only_a_not_live_answer_makes_the_stop_hook_restart_the_worker(tmp_path,
     # when
     subprocess.run(argv, env=env, check=True, timeout=10)
     # then
-    assert (calls.read_text() if calls.exists() else "") == ("restart payments-worker.service\n" if restarts else "")
+    assert (calls.read_text() if calls.exists() else "") == ("restart payments-worker@1.service\n" if restarts else "")
