@@ -99,10 +99,12 @@ class PooledHttp(Http):
         if isinstance(request_body, tuple):
             return super().http_do(http_verb, path, headers, request_body)
         self._fresh_connections()
+        # requests sends a GET's empty body as no body at all (no Content-Length): so do we.
+        body = None if not request_body and http_verb in ("GET", "HEAD") else request_body
         response = self._pool.request(
             http_verb,
             path,
-            body=request_body,
+            body=body,
             headers=headers,
             retries=False,
             redirect=False,

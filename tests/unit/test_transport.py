@@ -83,20 +83,24 @@ def server():
     httpd.server_close()
 
 
-def test_the_sdk_request_goes_out_byte_for_byte_as_through_the_sdks_own_transport(server):
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda http: http.post("/merchants/m/client_token", {"client_token": {"version": "2"}}), id="POST"),
+    pytest.param(lambda http: http.put("/merchants/m/transactions/abc/void", {}), id="PUT"),
+    pytest.param(lambda http: http.get("/merchants/m/transactions/abc"), id="GET"),
+    pytest.param(lambda http: http.delete("/merchants/m/payment_methods/any/token"), id="DELETE"),
+])
+def test_the_sdk_request_goes_out_byte_for_byte_as_through_the_sdks_own_transport(server, call):
     # given
     environment = _environment(server.server_port)
 
     # when: the same call through the SDK's transport, then through PooledHttp
-    answers = [_config(environment, strategy=strategy).http().post(
-        "/merchants/m/client_token", {"client_token": {"version": "2"}}) for strategy in (None, PooledHttp)]
+    answers = [call(_config(environment, strategy=strategy).http()) for strategy in (None, PooledHttp)]
 
-    # then
+    # then: the same method, path, headers and body arrived, and the same answer came back
     assert answers[0] == answers[1] == {"client_token": {"value": "caf\u00e9"}}
-    (method, path, headers, body, _), pooled = _Recorder.seen
-    assert (method, path) == ("POST", "/merchants/m/client_token")
-    assert headers["Authorization"].startswith("Basic ") and b"<version>2</version>" in body
-    assert pooled[:4] == (method, path, headers, body)
+    sdk, pooled = _Recorder.seen
+    assert sdk[2]["Authorization"].startswith("Basic ")
+    assert pooled[:4] == sdk[:4]
 
 
 def test_calls_from_many_threads_share_a_few_kept_alive_connections(server):
