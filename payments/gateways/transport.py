@@ -24,10 +24,9 @@ Multipart uploads (the SDK's document upload, unused here) go through the SDK's 
 
 import threading
 import time
-import urllib.request
-from urllib.parse import urlsplit
 
 import urllib3
+from requests.utils import get_encoding_from_headers, get_environ_proxies, select_proxy
 from braintree.environment import Environment
 from braintree.exceptions.http.connection_error import ConnectionError as SdkConnectionError
 from braintree.exceptions.http.invalid_response_error import InvalidResponseError
@@ -48,14 +47,10 @@ from urllib3.exceptions import (
 )
 
 
-def proxy_for(url, *, environ_proxies=None, bypass=urllib.request.proxy_bypass):
-    """The proxy URL the environment names for `url`, or None (``no_proxy`` honoured)."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies() if environ_proxies is None else environ_proxies
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or (parts.hostname and bypass(parts.hostname)):
-        return None
-    return proxy
+def proxy_for(url):
+    """The proxy URL the environment names for `url`, or None: requests' own rules (``no_proxy``
+    honoured), the ones the SDK's transport applies on every call."""
+    return select_proxy(url, get_environ_proxies(url))
 
 
 class PooledHttp(Http):
@@ -67,7 +62,7 @@ class PooledHttp(Http):
         self._max_idle = config.max_connection_idle_seconds
         self._lock = threading.Lock()
         self._last_used = time.monotonic()
-        self._pool = self._pool_manager(max_connections)
+        self.pool = self._pool_manager(max_connections)
 
     def _pool_manager(self, max_connections):
         env = self.environment
@@ -83,17 +78,13 @@ class PooledHttp(Http):
             return urllib3.ProxyManager(proxy, **common)
         return urllib3.PoolManager(**common)
 
-    @property
-    def pool(self):
-        return self._pool
-
     def _fresh_connections(self):
         """Drop the pool's idle connections if none was used for longer than the SDK's limit."""
         now = time.monotonic()
         with self._lock:
             idle, self._last_used = now - self._last_used, now
         if idle > self._max_idle:
-            self._pool.clear()
+            self.pool.clear()
 
     def http_do(self, http_verb, path, headers, request_body):
         if isinstance(request_body, tuple):
@@ -101,7 +92,7 @@ class PooledHttp(Http):
         self._fresh_connections()
         # requests sends a GET's empty body as no body at all (no Content-Length): so do we.
         body = None if not request_body and http_verb in ("GET", "HEAD") else request_body
-        response = self._pool.request(
+        response = self.pool.request(
             http_verb,
             path,
             body=body,
@@ -110,7 +101,8 @@ class PooledHttp(Http):
             redirect=False,
             timeout=self._timeout,
         )
-        charset = _charset(response.headers.get("Content-Type", "")) or "utf-8"
+        # The charset the answer names (requests' reading of it), else Braintree's UTF-8.
+        charset = get_encoding_from_headers(response.headers) or "utf-8"
         return [response.status, response.data.decode(charset, errors="replace")]
 
     def handle_exception(self, exception):
@@ -133,13 +125,5 @@ class PooledHttp(Http):
         raise UnexpectedError(exception) from exception
 
     def close(self):
-        self._pool.clear()
+        self.pool.clear()
         super().close()
-
-
-def _charset(content_type):
-    for param in content_type.split(";")[1:]:
-        name, _, value = param.strip().partition("=")
-        if name.lower() == "charset" and value:
-            return value.strip('"')
-    return None

@@ -303,16 +303,19 @@ def test_an_https_proxy_from_the_environment_is_used_for_braintree(monkeypatch):
     assert http.pool.proxy.host == "egress.internal"
 
 
-def test_no_proxy_and_other_schemes_bypass_the_proxy():
+def test_no_proxy_and_other_schemes_bypass_the_proxy(monkeypatch):
     # given
-    proxies = {"https": "http://egress.internal:3128"}
+    monkeypatch.delenv("http_proxy", raising=False)
+    monkeypatch.delenv("HTTP_PROXY", raising=False)
+    monkeypatch.setenv("https_proxy", "http://egress.internal:3128")
 
     # then
-    assert proxy_for("https://api.braintreegateway.com:443", environ_proxies=proxies,
-                     bypass=lambda host: host.endswith("braintreegateway.com")) is None
-    assert proxy_for("http://127.0.0.1:8600", environ_proxies=proxies, bypass=lambda host: False) is None
-    assert proxy_for("https://api.braintreegateway.com:443", environ_proxies=proxies,
-                     bypass=lambda host: False) == "http://egress.internal:3128"
+    monkeypatch.setenv("no_proxy", "braintreegateway.com")
+    assert proxy_for("https://api.braintreegateway.com:443") is None
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert proxy_for("http://127.0.0.1:8600") is None
+    assert proxy_for("https://api.braintreegateway.com:443") == "http://egress.internal:3128"
 
 
 def test_the_transport_is_chosen_by_setting(settings):
