@@ -245,6 +245,12 @@ class Bench:
 
     # -- the baseline: raw gateway work in one process
 
+    def baseline_phases(self, env):
+        """Run BASELINE_CODE with `env`: its (sequential, threaded) phases."""
+        out = manage(env, "shell", code=BASELINE_CODE, timeout=self.remaining(), log_path=self.run_dir / "baseline.log")
+        line = next(l for l in out.splitlines() if l.startswith("BASELINE "))
+        return json.loads(line.split(" ", 1)[1])
+
     def run_baseline(self):
         a = self.args
         # Sequential pairs only show the per-pair floor: at a gateway latency, a few are enough
@@ -253,10 +259,8 @@ class Bench:
         env = {**self.env, "BENCH_N": str(a.orders), "BENCH_THREADS": str(a.concurrency),
                "BENCH_WARMUP": str(a.warmup), "BENCH_SEQUENTIAL": str(sequential)}
         sim_cpu0 = proc_cpu(self.sim.pid)
-        out = manage(env, "shell", code=BASELINE_CODE, timeout=self.remaining(), log_path=self.run_dir / "baseline.log")
+        sequential, threaded = self.baseline_phases(env)
         sim_cpu = proc_cpu(self.sim.pid) - sim_cpu0
-        line = next(l for l in out.splitlines() if l.startswith("BASELINE "))
-        sequential, threaded = json.loads(line.split(" ", 1)[1])
         pairs = sequential["pairs"] + threaded["pairs"] + a.warmup
         self.baseline = {"sequential": sequential, "threaded": threaded,
                          "sim_cpu_seconds_incl_warmup_and_startup": sim_cpu,
@@ -265,11 +269,8 @@ class Bench:
             self.log(f"baseline {phase['threads']} thread(s): {phase['pairs'] / phase['seconds']:.1f} pairs/s")
         if self.env.get("BRAINTREE_HTTP_TRANSPORT", "pooled") != "sdk":
             # The issue's reference: the same pairs on the SDK's own transport (plain SDK threads).
-            out = manage({**env, "BRAINTREE_HTTP_TRANSPORT": "sdk", "BENCH_SEQUENTIAL": "1"}, "shell",
-                         code=BASELINE_CODE, timeout=self.remaining(), log_path=self.run_dir / "baseline.log")
-            line = next(l for l in out.splitlines() if l.startswith("BASELINE "))
-            self.baseline["plain_sdk"] = json.loads(line.split(" ", 1)[1])[1]
-            plain = self.baseline["plain_sdk"]
+            _, plain = self.baseline_phases({**env, "BRAINTREE_HTTP_TRANSPORT": "sdk", "BENCH_SEQUENTIAL": "1"})
+            self.baseline["plain_sdk"] = plain
             self.log(f"baseline {plain['threads']} thread(s), the SDK's own transport: "
                      f"{plain['pairs'] / plain['seconds']:.1f} pairs/s")
 
