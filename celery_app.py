@@ -14,13 +14,13 @@ app = Celery("payments_service")
 # Every Celery setting lives in Django settings with a CELERY_ prefix (config/settings/base.py).
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.steps["consumer"].add("payments.liveness:WorkerLiveness")  # heartbeat for liveness probes: deploy/README.md
+app.steps["consumer"].add("payments.ops.liveness:WorkerLiveness")  # heartbeat for liveness probes: deploy/README.md
 
 
 @worker_ready.connect
 def _declare_rabbitmq_dead_letter_queue(sender, **kwargs):
     # The dead-letter queue is consumed by no worker, so no worker would declare it: each worker
-    # declares it once it is ready (payments/broker.py). A no-op on Redis.
-    from payments.broker import declare_dead_letter_queue
+    # declares it once it is ready (payments/core/broker.py). A no-op on Redis.
+    from payments.core.broker import declare_dead_letter_queue
 
     declare_dead_letter_queue(sender.app)

@@ -38,8 +38,8 @@ from devtools.stack import (
     Beat, RedisServer, Simulator, WebServer, Worker, environment, http_request, make_run_dir,
     manage, pid_alive, start_together,
 )
-from payments.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
-from payments.statuses import RESTING_STATUSES
+from payments.core.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
+from payments.core.statuses import RESTING_STATUSES
 
 DB_PREFIX = "payments_cluster_"
 

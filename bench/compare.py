@@ -43,7 +43,7 @@ from bench.runner import Deadline, run_benchmark
 from devtools.settings import CHAOS_SETTINGS
 from devtools.stack import RedisServer, Simulator, make_run_dir
 from devtools.stats import percentile
-from payments.statuses import TRANSACTION_PAID_STATUSES
+from payments.core.statuses import TRANSACTION_PAID_STATUSES
 from comparison.stacks import CeleryNaive, ChannelsSeed, Payments
 
 DESIGNS = (ChannelsSeed, CeleryNaive, Payments)

@@ -35,7 +35,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from payments import gateways
 from payments.models import Order
-from payments.services import order_charge, order_create
+from payments.orders.services import order_charge, order_create
 from payments.tasks import charge_order_task, verify_order_task
 
 CHARGES, CREATES, WARMUP = (int(os.environ[k]) for k in ("BENCH_CHARGES", "BENCH_CREATES", "BENCH_WARMUP"))

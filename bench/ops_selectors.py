@@ -5,7 +5,7 @@
 Creates ``payments_bench_ops_<pid>`` on the local PostgreSQL (dropped at the end), migrates it,
 fills it with ``--orders`` settled orders (one a second back in time: 90 % paid, 10 % failed,
 0.1 % needs_review), 50 pending ones and one sale event per order (1 % unanswered), then times
-each selector of payments/selectors_ops.py, the whole dashboard JSON and the /metrics render in a
+each selector of payments/ops/selectors.py, the whole dashboard JSON and the /metrics render in a
 Django process on that database (median and max of 5 runs after a warm-up, milliseconds), with
 and without the cached paid/failed counts. Starts no worker; exit status 0, or 1 on a failure.
 """
@@ -47,9 +47,9 @@ FROM payments_order;
 TIMING_CODE = """
 import statistics, time
 from prometheus_client import generate_latest
-from payments import selectors_ops as s
-from payments.metrics import metrics_registry
-from payments.ops_views import dashboard_data_build
+from payments.ops import selectors as s
+from payments.ops.metrics import metrics_registry
+from payments.ops.views import dashboard_data_build
 
 def timed(name, fn, runs=5):
     fn()

@@ -68,7 +68,7 @@ from devtools.stack import (
     manage,
     start_together,
 )
-from payments.statuses import RESTING_STATUSES, OrderStatus
+from payments.core.statuses import RESTING_STATUSES, OrderStatus
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 POLL_INTERVAL = 0.05
@@ -118,7 +118,8 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from payments.models import Order, {AUDIT_LOG.model} as AuditRow
-from payments.services import order_dispatch, request_fingerprint
+from payments.core.dispatch import order_dispatch
+from payments.orders.services import request_fingerprint
 
 n, desc, nonce, amount = int(os.environ["BENCH_N"]), os.environ["BENCH_TAG"], "fake-valid-nonce", Decimal("12.34")
 owner = get_user_model().objects.get(username="bench")

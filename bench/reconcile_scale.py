@@ -26,8 +26,8 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import connection
 from payments.models import Order
-from payments.selectors import orders_stuck
-from payments.services import orders_reconcile
+from payments.orders.selectors import orders_stuck
+from payments.orders.services import orders_reconcile
 
 FINISHED, SMALL, STUCK, RUNS = (int(os.environ[k]) for k in ("BENCH_FINISHED", "BENCH_SMALL", "BENCH_STUCK", "BENCH_RUNS"))
 owner = get_user_model().objects.create_user(username="bench")

@@ -18,7 +18,7 @@ import psycopg
 
 from devtools.db import AUDIT_LOG, create_database, drop_database
 from devtools.stack import PYTHON, Beat, ManagedProcess, WebServer, Worker, child_pids, environment, http_request, manage
-from payments.statuses import RESTING_STATUSES
+from payments.core.statuses import RESTING_STATUSES
 
 
 

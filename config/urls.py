@@ -11,8 +11,8 @@ urlpatterns = [
     path("", include("payments.urls")),
 ]
 
-# Errors outside DRF views are JSON too (the API contract); see payments/exceptions.py.
-handler400 = "payments.exceptions.json_bad_request"
-handler403 = "payments.exceptions.json_permission_denied"
-handler404 = "payments.exceptions.json_page_not_found"
-handler500 = "payments.exceptions.json_server_error"
+# Errors outside DRF views are JSON too (the API contract); see payments/http/errors.py.
+handler400 = "payments.http.errors.json_bad_request"
+handler403 = "payments.http.errors.json_permission_denied"
+handler404 = "payments.http.errors.json_page_not_found"
+handler500 = "payments.http.errors.json_server_error"

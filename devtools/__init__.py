@@ -14,6 +14,6 @@ Importable without configured Django settings (nothing here reads `django.conf.s
 | `stats` | `percentile()`, the one definition every figure uses |
 | `invariants` | the chaos harness's invariants I1–I5 as pure functions |
 
-Status sets come from `payments.statuses` and the reconciler's names from `payments.schedules`;
+Status sets come from `payments.core.statuses` and the reconciler's names from `payments.core.schedules`;
 nothing here restates them. `tests/` and `bench/` import this package; neither imports the other.
 """

@@ -17,7 +17,7 @@ from collections import Counter
 from decimal import Decimal
 
 from devtools.ledger import successful_sales, successful_sales_by_order
-from payments.statuses import (
+from payments.core.statuses import (
     ACTIVE_STATUSES,
     AFTER_SALE_MOVES,
     FINAL_STATUSES,

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from payments.statuses import TRANSACTION_PAID_STATUSES
+from payments.core.statuses import TRANSACTION_PAID_STATUSES
 
 
 def sales(ledger):

@@ -3,7 +3,7 @@
 import time
 
 from devtools.stack import http_request
-from payments.statuses import RESTING_STATUSES
+from payments.core.statuses import RESTING_STATUSES
 
 
 def wait_until(predicate, timeout, interval=0.1, desc="condition"):

@@ -6,8 +6,8 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self):
-        from payments.logs import install_log_filters
+        from payments.core.logs import install_log_filters
 
         install_log_filters()
         # Celery signal handlers of the metrics (retries, reconciler runs); harmless in the web.
-        from payments import metrics_celery  # noqa: F401
+        from payments.ops import signals as metrics_celery  # noqa: F401

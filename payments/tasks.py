@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
-from payments.exceptions import GatewayUnavailable, OrderLeased
-from payments.schedules import (
+from payments.core.exceptions import GatewayUnavailable, OrderLeased
+from payments.core.schedules import (
     RECONCILE_LIMIT,
     RECONCILE_PENDING_AFTER_SECONDS,
     RECONCILE_PROCESSING_AFTER_SECONDS,
@@ -47,7 +47,7 @@ class OrderTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         if isinstance(exc, RETRYABLE_ERRORS):
-            from payments.services import order_give_up
+            from payments.orders.services import order_give_up
 
             order_id = kwargs.get("order_id") or args[0]
             logger.warning("Order %s: giving up after %d retries: %s", order_id, self.request.retries, exc)
@@ -57,7 +57,7 @@ class OrderTask(Task):
 @shared_task(base=OrderTask, bind=True)
 def charge_order_task(self, order_id):
     """Sell the order (once), then hand over to verify_order_task."""
-    from payments.services import order_charge
+    from payments.orders.services import order_charge
 
     try:
         order_charge(order_id=order_id)
@@ -72,7 +72,7 @@ def charge_order_task(self, order_id):
 @shared_task(base=OrderTask)
 def verify_order_task(order_id):
     """Confirm the recorded sale with the gateway and settle the order."""
-    from payments.services import order_verify
+    from payments.orders.services import order_verify
 
     order_verify(order_id=order_id)
 
@@ -85,7 +85,7 @@ def reconcile_orders_task(
     review_window_seconds=RECONCILE_REVIEW_WINDOW_SECONDS,
 ):
     """Re-dispatch stuck orders; scheduled by django-celery-beat (`payments: reconcile stuck orders`)."""
-    from payments.services import orders_reconcile
+    from payments.orders.services import orders_reconcile
 
     counts = orders_reconcile(
         pending_after_seconds=pending_after_seconds,
@@ -122,7 +122,7 @@ class RefundTask(OrderTask):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         if isinstance(exc, RETRYABLE_ERRORS):
-            from payments.services.refunds import refund_give_up
+            from payments.refunds.services import refund_give_up
 
             refund_id = kwargs.get("refund_id") or args[0]
             refund_give_up(refund_id=refund_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
@@ -131,8 +131,8 @@ class RefundTask(OrderTask):
 @shared_task(base=RefundTask, bind=True)
 def refund_order_task(self, refund_id):
     """Refund or void once; a partial refund of an unsettled sale comes back after a while."""
-    from payments.exceptions import RefundLeased, RefundWaitsForSettlement
-    from payments.services.refunds import refund_charge
+    from payments.core.exceptions import RefundLeased, RefundWaitsForSettlement
+    from payments.refunds.services import refund_charge
 
     try:
         refund_charge(refund_id=refund_id)
@@ -153,7 +153,7 @@ def refund_order_task(self, refund_id):
 @shared_task(acks_late=True, autoretry_for=RETRYABLE_ERRORS, retry_backoff=True, max_retries=10)
 def process_webhook_task(notification_id):
     """Apply one stored webhook notification to its order (idempotent)."""
-    from payments.services.webhooks import webhook_process
+    from payments.webhooks.services import webhook_process
 
     webhook_process(notification_id=notification_id)
 
@@ -161,8 +161,8 @@ def process_webhook_task(notification_id):
 @shared_task(acks_late=True)
 def track_settlement_task(limit=None, batch_size=None):
     """Ask the gateway about paid, unsettled sales; scheduled by django-celery-beat."""
-    from payments.schedules import SETTLEMENT_BATCH_SIZE, SETTLEMENT_LIMIT
-    from payments.services.settlement import orders_track_settlement
+    from payments.core.schedules import SETTLEMENT_BATCH_SIZE, SETTLEMENT_LIMIT
+    from payments.webhooks.settlement import orders_track_settlement
 
     counts = orders_track_settlement(
         limit=limit or SETTLEMENT_LIMIT, batch_size=batch_size or SETTLEMENT_BATCH_SIZE

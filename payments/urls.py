@@ -1,10 +1,10 @@
 from django.urls import path
 
-from payments.apis import OrderDetailApi, OrderListCreateApi
-from payments.health import HealthApi
-from payments import ops_views
-from payments.refund_apis import RefundDetailApi, RefundListCreateApi
-from payments.webhook_apis import BraintreeWebhookApi
+from payments.ops import views as ops_views
+from payments.ops.health import HealthApi
+from payments.orders.api import OrderDetailApi, OrderListCreateApi
+from payments.refunds.api import RefundDetailApi, RefundListCreateApi
+from payments.webhooks.api import BraintreeWebhookApi
 
 app_name = "payments"
 

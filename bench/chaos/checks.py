@@ -8,7 +8,7 @@ from devtools.db import AUDIT_LOG
 from devtools.ledger import sales, successful_sales
 from devtools.settings import CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS
 from devtools.stats import percentile
-from payments.statuses import RESTING_STATUSES
+from payments.core.statuses import RESTING_STATUSES
 
 # How late after a freeze_pool the liveness restart should come: one reconciler interval for a
 # run to be handed to the stopped pool, the probe's own worst case from there, and 2 s for the

@@ -18,7 +18,7 @@ from bench.chaos.supervision import CHAOS as PROBES
 from devtools.settings import CHAOS_SETTINGS
 from devtools.sim import sale_rule
 from devtools.stack import pid_alive
-from payments.statuses import OrderStatus
+from payments.core.statuses import OrderStatus
 
 
 class FaultInjector:

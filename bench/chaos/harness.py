@@ -34,9 +34,9 @@ from devtools.stack import (
     manage,
     pid_alive,
 )
-from payments import liveness
-from payments.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
-from payments.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus
+from payments.ops import liveness
+from payments.core.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
+from payments.core.statuses import ACTIVE_STATUSES, RESTING_STATUSES, OrderStatus
 
 DB_PREFIX = "payments_chaos_"
 # RabbitMQ runs (--broker rabbitmq) use their own vhost on the shared server, deleted at the end.
@@ -404,7 +404,7 @@ class Chaos:
                     self.restart(proc, "liveness", reason)
 
     def liveness_failure(self, worker):
-        """Probe `worker` when its probe is due (`payments.liveness.check`, as deploy/ runs it); why
+        """Probe `worker` when its probe is due (`payments.ops.liveness.check`, as deploy/ runs it); why
         it must be restarted, or None. Every new start gets the startup grace again."""
         starts, probe = self.probes.get(worker.name, (None, None))
         if starts != worker.starts:

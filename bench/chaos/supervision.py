@@ -3,7 +3,7 @@
 Production (deploy/k8s/worker-*.yaml and configmap.yaml; deploy/systemd/payments-liveness@.*):
 each worker touches its heartbeat file every 5 s unless a request has waited 30 s for a free pool
 slot (stall) or has waited or run past the task time limit + the stall bound, 60 + 30 s (hung;
-payments/liveness.py). The kubelet runs `python -m payments.liveness` (max age 30 s) every 10 s
+payments/ops/liveness.py). The kubelet runs `python -m payments.ops.liveness` (max age 30 s) every 10 s
 and restarts the container after 3 failures in a row; the startup probe gives a booting worker
 24 × 5 s = 120 s before any of that counts.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devtools.settings import CHAOS_SETTINGS
-from payments.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, MAX_AGE_ENV, STALL_ENV
+from payments.ops.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, MAX_AGE_ENV, STALL_ENV
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ CHAOS = ProbeSettings(interval=1, stall=CHAOS_STALL, hung=float(CHAOS_SETTINGS["
 class LivenessProbe:
     """The kubelet's startup probe, then its liveness probe, for one start of one worker.
 
-    Feed it the outcome of each `payments.liveness.check` (None = passed). Before the first pass a
+    Feed it the outcome of each `payments.ops.liveness.check` (None = passed). Before the first pass a
     failure counts only once the startup grace is over (a booting worker has no heartbeat yet);
     after it, `failure_threshold` failures in a row mean restart.
     """

@@ -29,7 +29,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so it sees every answer: HTML error pages (Django's debug 404/500) become JSON.
-    "payments.json_errors.JSONErrorsMiddleware",
+    "payments.http.errors.JSONErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,7 +85,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The same client address as the API throttles (API_NUM_PROXIES), never a header a client picks.
-AXES_CLIENT_IP_CALLABLE = "payments.throttling.client_ip"
+AXES_CLIENT_IP_CALLABLE = "payments.http.throttling.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -120,12 +120,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "payments.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "payments.http.errors.api_exception_handler",
     # Money is a string on the wire; never let a float round-trip through JSON.
     "COERCE_DECIMAL_TO_STRING": True,
-    # Anonymous requests are limited per IP everywhere (payments/throttling.py); order creation
+    # Anonymous requests are limited per IP everywhere (payments/http/throttling.py); order creation
     # has its own per-user limit on top (OrderListCreateApi).
-    "DEFAULT_THROTTLE_CLASSES": ["payments.throttling.AnonymousRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["payments.http.throttling.AnonymousRateThrottle"],
     # How many proxies append to X-Forwarded-For in front of the web process: the client's IP is
     # the address they saw. 0 means "use the socket's address", so a client cannot pick its own
     # identity by sending the header; behind one load balancer set API_NUM_PROXIES=1.
@@ -262,7 +262,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
-# The hard budget of one publish from the services (payments/services/dispatch.py): its own
+# The hard budget of one publish from the services (payments/core/dispatch.py): its own
 # connections wait at most half of it per socket step, with one immediate retry, so a POST answers
 # 202 within about this long even when the broker accepts TCP and never answers. The order row is
 # the outbox: what was not published stays pending and the reconciler dispatches it.
@@ -334,7 +334,7 @@ PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS = env.float("PAYMENTS_OPS_BROKER_TIMEOUT_SEC
 # --- RabbitMQ (only when CELERY_BROKER_URL is amqp://…; README "Operating it" > Broker choice) -------
 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/rabbitmq.html#using-quorum-queues
 if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
-    from payments.broker import rabbitmq_queues
+    from payments.core.broker import rabbitmq_queues
 
     # Replicated (Raft) quorum queues, each on its own topic exchange: native delayed delivery
     # only routes countdowns/ETAs to topic (or fanout) exchanges. Poison messages (requeued past

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from payments.core.metrics import gateway_instrument
 from payments.gateways.base import NONCE_CONSUMED, Gateway, SaleOutcome, SaleResult, TransactionInfo
-from payments.metrics import gateway_instrument
 
 __all__ = [
     "NONCE_CONSUMED",

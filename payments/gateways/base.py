@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
-from payments.statuses import TRANSACTION_PAID_STATUSES
+from payments.core.statuses import TRANSACTION_PAID_STATUSES
 
 # Braintree's "Cannot use a payment_method_nonce more than once": an earlier sale of ours may
 # have spent it, so the services look the order up before calling the sale a failure.

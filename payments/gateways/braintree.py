@@ -30,15 +30,8 @@ from braintree.exceptions.braintree_error import BraintreeError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, WebhookSignatureInvalid
-from payments.gateways.base import (
-    RefundOutcome,
-    RefundResult,
-    SaleOutcome,
-    SaleResult,
-    TransactionInfo,
-    WebhookEvent,
-)
+from payments.core.exceptions import GatewayMisconfigured, GatewayUnavailable, WebhookSignatureInvalid
+from payments.gateways.base import RefundOutcome, RefundResult, SaleOutcome, SaleResult, TransactionInfo, WebhookEvent
 from payments.gateways.transport import PooledHttp
 
 logger = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ import threading
 from datetime import datetime
 from decimal import Decimal
 
-from payments.exceptions import GatewayUnavailable, WebhookSignatureInvalid
+from payments.core.exceptions import GatewayUnavailable, WebhookSignatureInvalid
 from payments.gateways.base import (
     REFUND_ALREADY_COMPLETE,
     REFUND_TOO_LARGE,

@@ -9,7 +9,7 @@ This one sends the same bytes over a thread-safe `urllib3.PoolManager`:
 
 - timeouts as the SDK's: ``Configuration.timeout`` bounds the connect and every read;
 - no retries and no redirects: a sale is sent once, whatever its answer, and the charge path
-  decides what a failure means (``payments.services.charge``);
+  decides what a failure means (``payments.orders.services.charge``);
 - TLS verified against the environment's CA bundle (Braintree's own), or the system's; the SDK's
   Development environment alone is unverified, as the SDK does;
 - a proxy from the environment (``https_proxy``, ``no_proxy``...) is honoured, read once when the

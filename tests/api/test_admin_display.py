@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from payments.admin import OrderAdmin
+from payments.orders.admin import OrderAdmin
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from payments.models import OpsHeartbeat, Order, OrderEvent
 from celery_app import app
-from payments.selectors_ops import RECONCILER_HEARTBEAT, queue_depths
-from payments.statuses import OrderStatus
+from payments.ops.selectors import RECONCILER_HEARTBEAT, queue_depths
+from payments.core.statuses import OrderStatus
 from tests.factories import OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.db import OperationalError
 
-from payments import health
+from payments.ops import health
 from tests.api.conftest import point_broker_at
 
 pytestmark = pytest.mark.django_db

@@ -74,7 +74,7 @@ def test_admin_pages_keep_their_html(admin_client, debug):
 
 def test_an_unexpected_error_answers_json_500_even_with_debug(api_client, debug, monkeypatch):
     # given a selector that blows up (with DEBUG on Django would render its HTML traceback page)
-    from payments import apis
+    from payments.orders import api as apis
 
     def broken(**kwargs):
         raise RuntimeError("secret internal detail")

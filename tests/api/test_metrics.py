@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from payments import gateways
 from payments.models import OpsHeartbeat, Order
-from payments.selectors_ops import RECONCILER_HEARTBEAT
-from payments.services.lifecycle import Outcome, order_end_locked, order_lock
-from payments.statuses import OrderStatus
+from payments.ops.selectors import RECONCILER_HEARTBEAT
+from payments.core.lifecycle import Outcome, order_end_locked, order_lock
+from payments.core.statuses import OrderStatus
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

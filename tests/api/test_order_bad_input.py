@@ -1,6 +1,6 @@
 """POST /api/orders/ with bad input: always a clear 4xx naming what is wrong, and nothing stored.
 
-Rules chosen for this API (see payments/serializers.py):
+Rules chosen for this API (see payments/orders/serializers.py):
 - `amount` must be a JSON string; every JSON number is refused, exact or not.
 - Unknown fields are refused with a 400 naming each of them.
 """
@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import RequestDataTooBig
 from django.test import override_settings
 
-from payments.exceptions import api_exception_handler
+from payments.http.errors import api_exception_handler
 from payments.models import Order
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from payments.models import Order, OrderStatus
+from payments.core.statuses import OrderStatus
+from payments.models import Order
 from tests.api.conftest import BROKER_PASSWORD
 
 pytestmark = pytest.mark.django_db

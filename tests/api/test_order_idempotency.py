@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from payments.models import Order
-from payments.services import order_create
+from payments.orders.services import order_create
 from tests.api.conftest import client_for
 from tests.factories import UserFactory
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.pagination import PageNumberPagination
 
-from payments.models import OrderStatus
+from payments.core.statuses import OrderStatus
 from tests.factories import OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from payments.models import Order, OrderStatus
-from payments.services import dispatch
+from payments.core.statuses import OrderStatus
+from payments.models import Order
+from payments.core import dispatch
 from tests.api.conftest import point_broker_at
 
 pytestmark = pytest.mark.django_db

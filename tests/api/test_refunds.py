@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from payments.models import OrderStatus, Refund
+from payments.core.statuses import OrderStatus
+from payments.models import Refund
 from tests.api.conftest import client_for
 from tests.factories import OrderFactory, UserFactory
 
@@ -92,7 +93,7 @@ def test_the_same_key_and_body_replays_the_refund_and_another_body_answers_422(
 def test_a_key_still_in_flight_answers_409(api_client, paid, django_capture_on_commit_callbacks):
     from unittest import mock
 
-    with mock.patch("payments.services.refunds.try_lock_idempotency_key", return_value=False):
+    with mock.patch("payments.refunds.services.try_lock_idempotency_key", return_value=False):
         response = post(api_client, paid, {"amount": "2.00"}, key="busy", capture=django_capture_on_commit_callbacks)
     assert response.status_code == 409
     assert not Refund.objects.exists()

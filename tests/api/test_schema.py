@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
 
-from payments import apis
+from payments.orders import api as apis
 
 pytestmark = pytest.mark.django_db
 

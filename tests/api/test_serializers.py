@@ -6,9 +6,10 @@ from unittest import mock
 import pytest
 from rest_framework import serializers
 
-from payments.models import OrderStatus, Refund
-from payments.refund_serializers import RefundOutputSerializer
-from payments.serializers import OrderOutputSerializer
+from payments.core.statuses import OrderStatus
+from payments.models import Refund
+from payments.refunds.serializers import RefundOutputSerializer
+from payments.orders.serializers import OrderOutputSerializer
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

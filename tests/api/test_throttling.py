@@ -102,7 +102,7 @@ def test_the_production_defaults_bound_order_creation_and_anonymous_requests():
     # The defaults of base settings (the test settings switch throttling off for the harnesses).
     assert base.API_ORDER_CREATE_RATE == "120/minute"
     assert base.API_ANON_RATE == "60/minute"
-    assert base.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] == ["payments.throttling.AnonymousRateThrottle"]
+    assert base.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] == ["payments.http.throttling.AnonymousRateThrottle"]
 
 
 def test_with_a_redis_cache_url_the_counters_live_in_redis_for_every_process(

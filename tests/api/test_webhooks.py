@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from payments import gateways
 from payments.gateways.fake import fake_webhook
-from payments.models import OrderStatus, WebhookNotification
+from payments.core.statuses import OrderStatus
+from payments.models import WebhookNotification
 from payments.tasks import process_webhook_task
 from tests.factories import OrderFactory
 

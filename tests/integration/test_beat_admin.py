@@ -25,7 +25,7 @@ from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS
 from devtools.stack import Beat, RedisServer, Simulator, Worker, environment, start_together, stop_together
 from payments.models import Order, OrderEvent
-from payments.schedules import RECONCILE_TASK_NAME
+from payments.core.schedules import RECONCILE_TASK_NAME
 from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

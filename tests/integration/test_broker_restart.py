@@ -13,7 +13,7 @@ from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS
 from devtools.sim import SALE_REQUESTS
 from devtools.stack import RedisServer, Worker, environment
-from payments.models import OrderStatus
+from payments.core.statuses import OrderStatus
 from payments.tasks import charge_order_task
 from tests.factories import OrderFactory
 from tests.integration.conftest import sales_in_ledger, wait_for_final, wait_for_order

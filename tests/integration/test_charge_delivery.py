@@ -16,8 +16,9 @@ from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS
 from devtools.sim import SALE_REQUESTS
 from devtools.stack import free_port
-from payments.models import Order, OrderEvent, OrderStatus
-from payments.services import order_create
+from payments.core.statuses import OrderStatus
+from payments.models import Order, OrderEvent
+from payments.orders.services import order_create
 from payments.tasks import charge_order_task, reconcile_orders_task
 from tests.factories import UserFactory
 from tests.integration.conftest import (

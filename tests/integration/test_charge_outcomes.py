@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from payments.models import OrderEvent, OrderStatus
-from payments.services import order_create
+from payments.core.statuses import OrderStatus
+from payments.models import OrderEvent
+from payments.orders.services import order_create
 from tests.factories import UserFactory
 from tests.integration.conftest import sales_in_ledger, wait_for_final
 

@@ -12,10 +12,17 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from payments import gateways
-from payments.exceptions import IllegalTransition, OrderLeased
-from payments.models import LastSaleOutcome, Order, OrderEvent, OrderStatus
-from payments.selectors import orders_in_doubt, orders_stuck
-from payments.services import order_charge, order_give_up, order_reverify, order_verify, orders_reconcile
+from payments.core.exceptions import IllegalTransition, OrderLeased
+from payments.core.statuses import OrderStatus
+from payments.models import LastSaleOutcome, Order, OrderEvent
+from payments.orders.selectors import orders_in_doubt, orders_stuck
+from payments.orders.services import (
+    order_charge,
+    order_give_up,
+    order_reverify,
+    order_verify,
+    orders_reconcile,
+)
 from tests.factories import OrderFactory
 from tests.integration.conftest import purge_our_queues, sales_in_ledger
 
@@ -248,7 +255,7 @@ def test_reconciler_leaves_an_order_that_moved_on_since_its_snapshot(our_queues_
     Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
     snapshot = list(orders_stuck(pending_after_seconds=60, processing_after_seconds=60, limit=10))
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID, updated_at=timezone.now())
-    monkeypatch.setattr("payments.services.reconcile.orders_stuck", lambda **kwargs: snapshot)
+    monkeypatch.setattr("payments.orders.services.reconcile.orders_stuck", lambda **kwargs: snapshot)
     # when
     counts = orders_reconcile(pending_after_seconds=60, processing_after_seconds=60, limit=10)
     # then: nothing is re-sent and no audit row claims the paid order was still processing

@@ -28,7 +28,7 @@ from devtools.stack import (
     start_together,
     stop_together,
 )
-from payments.statuses import TRANSACTION_PAID_STATUSES
+from payments.core.statuses import TRANSACTION_PAID_STATUSES
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

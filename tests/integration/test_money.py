@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from payments.gateways import get_gateway
-from payments.models import Order, OrderStatus
-from payments.services import order_charge, order_create, order_verify
+from payments.core.statuses import OrderStatus
+from payments.models import Order
+from payments.orders.services import order_charge, order_create, order_verify
 from tests.factories import OrderFactory, UserFactory
 from tests.integration.conftest import sales_in_ledger, wait_for_final
 

@@ -23,7 +23,7 @@ from devtools.sim import SALE_REQUESTS
 from devtools.stack import REPO_ROOT, RedisServer, Simulator, WebServer, Worker, environment, http_request
 from devtools.stack import start_together, stop_together
 from payments.models import Order
-from payments.statuses import OrderStatus
+from payments.core.statuses import OrderStatus
 from payments.tasks import reconcile_orders_task
 from tests.factories import OrderFactory, UserFactory
 

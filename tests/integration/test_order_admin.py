@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from payments.models import OrderEvent, OrderStatus
+from payments.core.statuses import OrderStatus
+from payments.models import OrderEvent
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

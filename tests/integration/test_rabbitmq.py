@@ -23,7 +23,7 @@ from devtools.settings import FAST_SETTINGS
 from devtools.sim import SALE_REQUESTS
 from devtools.stack import Simulator, WebServer, Worker, environment, http_request, start_together, stop_together
 from payments.models import Order, OrderEvent
-from payments.statuses import OrderStatus
+from payments.core.statuses import OrderStatus
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -10,10 +10,11 @@ from devtools.ledger import credits_of
 from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS
 from devtools.sim import REFUND_REQUESTS
-from payments.models import Order, OrderStatus, Refund
-from payments.services import order_create
-from payments.services.refunds import refund_create
-from payments.statuses import RefundKind, RefundStatus
+from payments.core.statuses import OrderStatus
+from payments.models import Order, Refund
+from payments.orders.services import order_create
+from payments.refunds.services import refund_create
+from payments.core.statuses import RefundKind, RefundStatus
 from tests.factories import UserFactory
 from tests.integration.conftest import sales_in_ledger, wait_for_final
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from payments import schedules
+from payments.core import schedules
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,9 @@ from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS, PRODUCTION_CONNECTIONS, RECOMMENDED_POOL
 from devtools.sim import SALE_REQUESTS
 from devtools.stack import Worker
-from payments.models import OrderEvent, OrderStatus
-from payments.services import order_create
+from payments.core.statuses import OrderStatus
+from payments.models import OrderEvent
+from payments.orders.services import order_create
 from payments.tasks import charge_order_task
 from tests.factories import OrderFactory, UserFactory
 from tests.integration.conftest import (

@@ -7,8 +7,9 @@ import pytest
 from django.test import Client
 
 from devtools.polling import wait_until
-from payments.models import Order, OrderStatus, WebhookNotification
-from payments.services import order_create
+from payments.core.statuses import OrderStatus
+from payments.models import Order, WebhookNotification
+from payments.orders.services import order_create
 from tests.factories import UserFactory
 from tests.integration.conftest import wait_for_final
 
@@ -87,7 +88,7 @@ def test_the_bt_challenge_is_answered_with_the_sdk(sim):
 
 
 def test_the_settlement_tracker_records_settled_and_declined_sales(worker, sim):
-    from payments.services.settlement import orders_track_settlement
+    from payments.webhooks.settlement import orders_track_settlement
 
     # given: one sale settled, one declined at settlement, one still submitted
     settled, declined = paid_order("10.00"), paid_order("11.00")

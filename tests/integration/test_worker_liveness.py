@@ -1,7 +1,7 @@
 """The liveness check against real `celery worker` processes (prefork and threads pools).
 
 Each test starts its own worker with the heartbeat bootstep switched on and small bounds, sends
-real charge tasks for real orders, and runs `python -m payments.liveness` as a probe would. The
+real charge tasks for real orders, and runs `python -m payments.ops.liveness` as a probe would. The
 charges go to a queue of this test's own (and verifications to `payments`), so a session worker
 of another test module cannot execute what the worker under test is holding.
 """
@@ -16,8 +16,9 @@ import pytest
 
 from devtools.polling import wait_until
 from devtools.stack import Worker
-from payments.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, STALL_ENV
-from payments.models import Order, OrderStatus
+from payments.ops.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, STALL_ENV
+from payments.core.statuses import OrderStatus
+from payments.models import Order
 from payments.tasks import charge_order_task
 from tests.factories import OrderFactory
 from tests.integration.conftest import purge_our_queues, wait_for_final, worker_env
@@ -60,7 +61,7 @@ def start_worker(simulator, sim, run_dir, tmp_path):
 def probe(worker):
     """The liveness probe as deploy/ runs it; True when it passes."""
     result = subprocess.run(
-        [sys.executable, "-m", "payments.liveness", "--heartbeat", str(worker.heartbeat), "--max-age", str(MAX_AGE)],
+        [sys.executable, "-m", "payments.ops.liveness", "--heartbeat", str(worker.heartbeat), "--max-age", str(MAX_AGE)],
         capture_output=True, text=True, timeout=30,
     )
     assert result.returncode in (0, 1), result.stderr

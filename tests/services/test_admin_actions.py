@@ -1,12 +1,13 @@
-"""payments/services/admin_actions.py: re-queue and re-verify, as the order admin calls them."""
+"""payments/orders/services/admin_actions.py: re-queue and re-verify, as the order admin calls them."""
 
 from decimal import Decimal
 
 import pytest
 
-from payments.exceptions import IllegalTransition
-from payments.models import Order, OrderStatus
-from payments.services import order_charge, order_requeue, order_reverify
+from payments.core.exceptions import IllegalTransition
+from payments.core.statuses import OrderStatus
+from payments.models import Order
+from payments.orders.services import order_charge, order_requeue, order_reverify
 from tests.factories import OrderFactory
 from tests.services.conftest import trail
 

@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import ProtectedError
 from django.urls import reverse
 
-from payments.admin import OrderAdmin
-from payments.models import Order, OrderEvent, OrderStatus
-from payments.services import order_charge
+from payments.orders.admin import OrderAdmin
+from payments.core.statuses import OrderStatus
+from payments.models import Order, OrderEvent
+from payments.orders.services import order_charge
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ from django.contrib.admin.sites import site
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 
-from payments.admin_refunds import refund_in_full
-from payments.models import Order, OrderStatus, Refund
+from payments.refunds.admin import refund_in_full
+from payments.core.statuses import OrderStatus
+from payments.models import Order, Refund
 from payments.tasks import refund_order_task
 from tests.factories import OrderFactory, UserFactory
 

@@ -1,4 +1,4 @@
-"""payments/services/charge.py: claim, sell or adopt, record; and giving up, on the fake gateway."""
+"""payments/orders/services/charge.py: claim, sell or adopt, record; and giving up, on the fake gateway."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,9 +8,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from payments.exceptions import GatewayMisconfigured, GatewayUnavailable, OrderLeased, ProcessorUnavailable
-from payments.models import LastSaleOutcome, Order, OrderStatus
-from payments.services import order_charge, order_give_up
+from payments.core.exceptions import (
+    GatewayMisconfigured,
+    GatewayUnavailable,
+    OrderLeased,
+    ProcessorUnavailable,
+)
+from payments.core.statuses import OrderStatus
+from payments.models import LastSaleOutcome, Order
+from payments.orders.services import order_charge, order_give_up
 from tests.factories import OrderFactory
 from tests.services.conftest import trail
 

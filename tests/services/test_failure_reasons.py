@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from payments.services import order_charge
+from payments.orders.services import order_charge
 from tests.api.conftest import client_for
 from tests.factories import OrderFactory
 

@@ -1,4 +1,4 @@
-"""payments/services/intake.py: storing an order once per Idempotency-Key, and its dispatch."""
+"""payments/orders/services/intake.py: storing an order once per Idempotency-Key, and its dispatch."""
 
 from decimal import Decimal
 from unittest import mock
@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from payments.exceptions import IdempotencyKeyReused
-from payments.models import Order, OrderStatus
-from payments.services import order_create
+from payments.core.exceptions import IdempotencyKeyReused
+from payments.core.statuses import OrderStatus
+from payments.models import Order
+from payments.orders.services import order_create
 from payments.tasks import charge_order_task
 from tests.factories import UserFactory
 from tests.services.conftest import trail

@@ -1,13 +1,14 @@
-"""payments/services/lifecycle.py: the allowed moves, the lock, the ending path and event rows."""
+"""payments/core/lifecycle.py: the allowed moves, the lock, the ending path and event rows."""
 
 import pytest
 from django.db import transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from payments.exceptions import IllegalTransition
-from payments.models import LastSaleOutcome, OrderEvent, OrderStatus
-from payments.services.lifecycle import (
+from payments.core.exceptions import IllegalTransition
+from payments.core.statuses import OrderStatus
+from payments.models import LastSaleOutcome, OrderEvent
+from payments.core.lifecycle import (
     ALLOWED_TRANSITIONS,
     order_end_locked,
     order_lock,

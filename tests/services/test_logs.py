@@ -1,4 +1,4 @@
-"""payments/logs.py as the services use it: a line per transition and gateway call, no nonce."""
+"""payments/core/logs.py as the services use it: a line per transition and gateway call, no nonce."""
 
 import logging
 import re
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from payments.services import order_charge, order_verify
+from payments.orders.services import order_charge, order_verify
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from payments.exceptions import CurrencyWithoutMerchantAccount
-from payments.models import Order, OrderStatus
-from payments.services import order_charge, order_create, order_verify, orders_reconcile
+from payments.core.exceptions import CurrencyWithoutMerchantAccount
+from payments.core.statuses import OrderStatus
+from payments.models import Order
+from payments.orders.services import order_charge, order_create, order_verify, orders_reconcile
 from tests.factories import OrderFactory, UserFactory
 from tests.services.conftest import trail
 

@@ -1,4 +1,4 @@
-"""payments/services/reconcile.py: re-dispatching stuck orders and adopting late sales."""
+"""payments/orders/services/reconcile.py: re-dispatching stuck orders and adopting late sales."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,8 +7,9 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from payments.models import Order, OrderStatus
-from payments.services import orders_reconcile
+from payments.core.statuses import OrderStatus
+from payments.models import Order
+from payments.orders.services import orders_reconcile
 from payments.tasks import charge_order_task
 from tests.factories import OrderFactory
 from tests.services.conftest import trail

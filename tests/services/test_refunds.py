@@ -1,21 +1,22 @@
-"""payments/services/refunds.py on the fake gateway: reserve, void or refund, adopt, never twice."""
+"""payments/refunds/services.py on the fake gateway: reserve, void or refund, adopt, never twice."""
 
 from decimal import Decimal
 from unittest import mock
 
 import pytest
 
-from payments.exceptions import (
+from payments.core.exceptions import (
     GatewayUnavailable,
     IdempotencyKeyReused,
     RefundNotAllowed,
     RefundTooLarge,
     RefundWaitsForSettlement,
 )
-from payments.models import Order, OrderStatus, Refund
-from payments.services import order_charge, order_verify
-from payments.services.refunds import refund_charge, refund_create
-from payments.statuses import RefundKind, RefundStatus
+from payments.core.statuses import OrderStatus
+from payments.models import Order, Refund
+from payments.orders.services import order_charge, order_verify
+from payments.refunds.services import refund_charge, refund_create
+from payments.core.statuses import RefundKind, RefundStatus
 from payments.tasks import refund_order_task
 from tests.factories import OrderFactory
 
@@ -178,7 +179,7 @@ def test_a_redelivered_task_of_a_succeeded_refund_does_nothing(paid, fake, refun
 
 
 def test_a_sale_recorded_settled_resends_the_refunds_that_waited(paid, fake, refunds_sent, committed):
-    from payments.services.settlement import order_settlement_record
+    from payments.webhooks.settlement import order_settlement_record
 
     # given: a partial refund waiting for settlement
     refund = refund_create(order_id=paid.pk, amount=Decimal("4.00")).refund
@@ -196,7 +197,7 @@ def test_a_sale_recorded_settled_resends_the_refunds_that_waited(paid, fake, ref
 
 
 def test_the_sweep_resends_refunds_left_pending(paid, refunds_sent):
-    from payments.services.settlement import refunds_sweep
+    from payments.webhooks.settlement import refunds_sweep
 
     refund = refund_create(order_id=paid.pk, amount=Decimal("1.00")).refund
     refunds_sent.clear()
@@ -205,7 +206,7 @@ def test_the_sweep_resends_refunds_left_pending(paid, refunds_sent):
 
 
 def test_a_refund_task_out_of_retries_after_a_write_needs_review(paid, fake, refunds_sent):
-    from payments.services.refunds import refund_give_up
+    from payments.refunds.services import refund_give_up
 
     fake.settle(paid.transaction_id)
     refund = refund_create(order_id=paid.pk, amount=Decimal("1.00")).refund

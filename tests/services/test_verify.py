@@ -1,13 +1,14 @@
-"""payments/services/verify.py: settling a recorded sale from what the (fake) gateway holds."""
+"""payments/orders/services/verify.py: settling a recorded sale from what the (fake) gateway holds."""
 
 from decimal import Decimal
 
 import pytest
 
 from devtools import invariants
-from payments.exceptions import GatewayUnavailable
-from payments.models import Order, OrderStatus
-from payments.services import order_charge, order_verify
+from payments.core.exceptions import GatewayUnavailable
+from payments.core.statuses import OrderStatus
+from payments.models import Order
+from payments.orders.services import order_charge, order_verify
 from tests.factories import OrderFactory
 from tests.services.conftest import trail
 

@@ -1,4 +1,4 @@
-"""payments/services/webhooks.py and settlement.py on the fake gateway."""
+"""payments/webhooks/services.py and settlement.py on the fake gateway."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,9 +8,10 @@ import pytest
 from django.utils import timezone
 
 from payments.gateways.base import WebhookEvent
-from payments.models import Order, OrderStatus, WebhookNotification
-from payments.services.settlement import orders_track_settlement
-from payments.services.webhooks import webhook_process, webhook_receive
+from payments.core.statuses import OrderStatus
+from payments.models import Order, WebhookNotification
+from payments.webhooks.settlement import orders_track_settlement
+from payments.webhooks.services import webhook_process, webhook_receive
 from payments.tasks import process_webhook_task, refund_order_task
 from tests.factories import OrderFactory
 
@@ -86,7 +87,7 @@ def test_the_tracker_records_settled_and_declined_sales_in_batches(fake, queued,
     orders = []
     for amount in ("10.00", "11.00", "12.00"):
         order = OrderFactory(amount=Decimal(amount))
-        from payments.services import order_charge, order_verify
+        from payments.orders.services import order_charge, order_verify
 
         order_charge(order_id=order.pk)
         order_verify(order_id=order.pk)

@@ -18,7 +18,7 @@ from bench.chaos.checks import (
 from bench.chaos.report import print_restarts
 from bench.chaos.supervision import CHAOS, PRODUCTION, LivenessProbe, ProbeSettings
 from devtools.settings import CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS
-from payments.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, MAX_AGE_ENV, STALL_ENV
+from payments.ops.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, MAX_AGE_ENV, STALL_ENV
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 SETTINGS = ProbeSettings(interval=1, stall=10, hung=20, max_age=6, period=2, failure_threshold=3, startup_grace=30)

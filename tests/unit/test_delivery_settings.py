@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError
 
 from celery_app import app as celery_app
 from payments import tasks
-from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
+from payments.core.exceptions import GatewayMisconfigured, GatewayUnavailable
 
 PAYMENT_TASK_QUEUES = {
     "payments.tasks.charge_order_task": "payments",

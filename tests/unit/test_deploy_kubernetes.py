@@ -9,7 +9,7 @@ import yaml
 from django.conf import settings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
-LIVENESS_COMMAND = ["python", "-m", "payments.liveness"]
+LIVENESS_COMMAND = ["python", "-m", "payments.ops.liveness"]
 
 
 def documents():

@@ -88,7 +88,7 @@ def test_workers_write_the_heartbeat_the_liveness_timer_checks(name):
     check = unit("payments-liveness@.service")
     # the liveness template's %i is the worker instance's unit name
     assert heartbeat == "/run/%i/heartbeat".replace("%i", instance)
-    assert "-m payments.liveness --heartbeat /run/%i/heartbeat" in one(check, "Service", "ExecStart")
+    assert "-m payments.ops.liveness --heartbeat /run/%i/heartbeat" in one(check, "Service", "ExecStart")
 
 
 def test_payments_worker_instances_on_one_host_have_their_own_node_name_and_heartbeat():

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from payments.exceptions import GatewayUnavailable
+from payments.core.exceptions import GatewayUnavailable
 from payments.gateways import SaleOutcome
 from payments.gateways.fake import FakeGateway
 

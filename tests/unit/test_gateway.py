@@ -23,7 +23,7 @@ from braintree.exceptions.http.connection_error import ConnectionError as SdkCon
 from braintree.exceptions.http.timeout_error import ConnectTimeoutError, ReadTimeoutError
 
 from payments import gateways
-from payments.exceptions import GatewayMisconfigured, GatewayUnavailable
+from payments.core.exceptions import GatewayMisconfigured, GatewayUnavailable
 from payments.gateways import SaleOutcome, TransactionInfo
 from payments.gateways import braintree as adapter
 from payments.gateways.braintree import BraintreeGateway
@@ -288,7 +288,7 @@ def test_a_webhook_parsed_by_the_sdk_comes_back_as_an_aware_event_with_its_dispu
 def test_a_forged_webhook_raises_webhook_signature_invalid():
     import braintree as sdk
 
-    from payments.exceptions import WebhookSignatureInvalid
+    from payments.core.exceptions import WebhookSignatureInvalid
     from payments.gateways.braintree import BraintreeGateway
 
     gateway = sdk.BraintreeGateway(sdk.Configuration(

@@ -13,7 +13,7 @@ import pytest
 from braintree_sim.config import SimConfig
 from braintree_sim.server import make_server
 from devtools.proxy import drop_proxy_variables
-from payments.exceptions import GatewayMisconfigured
+from payments.core.exceptions import GatewayMisconfigured
 from payments.gateways.braintree import BraintreeGateway
 from tests.sim.helpers import sdk_gateway
 

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from celery_app import app as celery_app
-from payments import liveness
-from payments.liveness import PoolSnapshot, WaitTracker, WorkerLiveness, assess, check
+from payments.ops import liveness
+from payments.ops.liveness import PoolSnapshot, WaitTracker, WorkerLiveness, assess, check
 
 BOUNDS = {"stall_after": 30, "hung_after": 90}
 
@@ -128,7 +128,7 @@ def test_a_bad_bound_stops_the_worker_at_start(heartbeat_env, consumer, monkeypa
 
 
 def test_the_step_is_registered_on_every_worker_consumer():
-    assert "payments.liveness:WorkerLiveness" in celery_app.steps["consumer"]
+    assert "payments.ops.liveness:WorkerLiveness" in celery_app.steps["consumer"]
 
 
 def test_no_liveness_variable_is_read_by_the_celery_cli_as_a_worker_option():
@@ -237,7 +237,7 @@ def test_the_check_passes_a_fresh_heartbeat_and_fails_a_stale_or_missing_one(tmp
 
 def run_check(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "payments.liveness", *args],
+        [sys.executable, "-m", "payments.ops.liveness", *args],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=30,
     )
 
@@ -262,5 +262,5 @@ def test_the_command_reads_the_file_and_max_age_from_the_environment(tmp_path):
 
 def test_the_command_without_a_heartbeat_file_is_a_usage_error():
     env = {k: v for k, v in os.environ.items() if k != liveness.HEARTBEAT_FILE_ENV}
-    result = subprocess.run([sys.executable, "-m", "payments.liveness"], capture_output=True, text=True, env=env)
+    result = subprocess.run([sys.executable, "-m", "payments.ops.liveness"], capture_output=True, text=True, env=env)
     assert result.returncode == 2

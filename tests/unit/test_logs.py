@@ -1,10 +1,10 @@
-"""payments/logs.py: logfmt lines and the demoted Celery success line."""
+"""payments/core/logs.py: logfmt lines and the demoted Celery success line."""
 
 import logging
 
 from celery.app.trace import LOG_SUCCESS
 
-from payments.logs import DemoteTaskSuccess, logfmt
+from payments.core.logs import DemoteTaskSuccess, logfmt
 
 
 def test_logfmt_quotes_values_with_spaces_and_leaves_out_none():

@@ -1,10 +1,10 @@
-"""The reconcile schedule's defaults: migration 0002's frozen literals match payments/schedules.py."""
+"""The reconcile schedule's defaults: migration 0002's frozen literals match payments/core/schedules.py."""
 
 import importlib
 import json
 from unittest import mock
 
-from payments import schedules
+from payments.core import schedules
 
 migration = importlib.import_module("payments.migrations.0002_reconcile_periodic_task")
 

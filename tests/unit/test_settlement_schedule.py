@@ -1,10 +1,10 @@
-"""The settlement tracker's schedule: migration 0007's frozen literals match payments/schedules.py."""
+"""The settlement tracker's schedule: migration 0007's frozen literals match payments/core/schedules.py."""
 
 import importlib
 import json
 from unittest import mock
 
-from payments import schedules
+from payments.core import schedules
 
 migration = importlib.import_module("payments.migrations.0011_after_settlement_periodic_task")
 

@@ -9,7 +9,7 @@ import json
 from django.core.management.base import BaseCommand
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from payments.schedules import (
+from payments.core.schedules import (
     RECONCILE_INTERVAL_SECONDS,
     RECONCILE_KWARGS,
     RECONCILE_QUEUE,
@@ -41,26 +41,26 @@ def _periodic_task_ensure(*, name, task, every, kwargs, queue, description):
 
 
 def reconcile_periodic_task_ensure():
-    """The reconciler's PeriodicTask, created with the payments/schedules.py defaults if missing."""
+    """The reconciler's PeriodicTask, created with the payments/core/schedules.py defaults if missing."""
     return _periodic_task_ensure(
         name=RECONCILE_TASK_NAME,
         task=RECONCILE_TASK,
         every=RECONCILE_INTERVAL_SECONDS,
         kwargs=RECONCILE_KWARGS,
         queue=RECONCILE_QUEUE,
-        description="Re-dispatch orders stuck in pending or processing (see payments.services.orders_reconcile).",
+        description="Re-dispatch orders stuck in pending or processing (see payments.orders.services.orders_reconcile).",
     )
 
 
 def settlement_periodic_task_ensure():
-    """The settlement tracker's PeriodicTask, created with the payments/schedules.py defaults if missing."""
+    """The settlement tracker's PeriodicTask, created with the payments/core/schedules.py defaults if missing."""
     return _periodic_task_ensure(
         name=SETTLEMENT_TASK_NAME,
         task=SETTLEMENT_TASK,
         every=SETTLEMENT_INTERVAL_SECONDS,
         kwargs=SETTLEMENT_KWARGS,
         queue=SETTLEMENT_QUEUE,
-        description="Record settled / settlement_declined sales of paid orders (payments.services.settlement).",
+        description="Record settled / settlement_declined sales of paid orders (payments.webhooks.settlement).",
     )
 
 

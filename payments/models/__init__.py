@@ -1,0 +1,9 @@
+"""The payments app's models, one module per capability, all imported here (Django's app registry
+finds them through this package)."""
+
+from payments.models.ops import OpsHeartbeat
+from payments.models.orders import LastSaleOutcome, Order, OrderEvent
+from payments.models.refunds import Refund
+from payments.models.webhooks import WebhookNotification
+
+__all__ = ["LastSaleOutcome", "OpsHeartbeat", "Order", "OrderEvent", "Refund", "WebhookNotification"]

@@ -1,0 +1,169 @@
+"""Wire formats of the order API: strict input serializers, separate output serializers.
+
+The wire rules every API shares (money as a string, strict text, unknown fields refused) live in
+payments/http/serializers.py.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from payments.core.statuses import OrderStatus
+from payments.gateways.codes import errors_explained, rejection_reason_message
+from payments.http.serializers import ClassCachedFieldsMixin, MoneyField, StrictCharField, UnknownFieldsMixin
+from payments.models import Order
+
+# Braintree's nonces are drawn from letters, digits, "-" and "_": UUIDs (36 characters),
+# `tokencc_...` ids (about 40), the sandbox's `fake-...-nonce` names (at most 45) and the
+# simulator's minted `tokencc_sim_<16>` (28). 512 leaves ten times that for formats not seen yet
+# and keeps a nonce far from the body limit. Anything else (a control character, a quote, "<")
+# would only reach the SDK's XML and come back as an error that looks transient, so it is refused
+# here with a field message. https://developer.paypal.com/braintree/docs/reference/general/testing
+NONCE_MAX_LENGTH = 512
+NONCE_ALPHABET = RegexValidator(
+    r"^[A-Za-z0-9_-]+\Z",
+    message='A payment method nonce may contain only letters, digits, "-" and "_".',
+)
+
+
+class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
+    """Body of `POST /api/orders/`."""
+
+    amount = MoneyField(
+        help_text='Amount to charge, as a string with at most two decimals, e.g. "12.34". '
+        "Must be greater than zero and at most the configured maximum (PAYMENTS_MAX_AMOUNT).",
+    )
+    payment_method_nonce = StrictCharField(
+        max_length=NONCE_MAX_LENGTH,
+        validators=[NONCE_ALPHABET],
+        write_only=True,
+        help_text="Single-use Braintree payment method nonce from the client SDK: letters, digits, "
+        f'"-" and "_", at most {NONCE_MAX_LENGTH} characters. Never returned.',
+    )
+    currency = serializers.ChoiceField(
+        choices=(),
+        required=False,
+        default="USD",
+        help_text="ISO 4217 code, upper-case, one of the currencies with a merchant account "
+        "(the keys of BRAINTREE_MERCHANT_ACCOUNTS). "
+        "Defaults to USD (required when USD is not configured).",
+    )
+    description = StrictCharField(
+        max_length=Order._meta.get_field("description").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Free text shown to the customer and support staff.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read per instance, not at import, so the configured list is the one in force now.
+        # The accepted currencies are exactly those with a merchant account to charge them on.
+        currencies = list(settings.BRAINTREE_MERCHANT_ACCOUNTS)
+        self.fields["currency"].choices = currencies
+        if "USD" not in currencies:
+            # The contract's default would be an unsupported currency here, and defaults are not
+            # validated: make the client say which currency it means instead.
+            self.fields["currency"].required = True
+            self.fields["currency"].default = serializers.empty
+        self.fields["currency"].error_messages["invalid_choice"] = (
+            f'"{{input}}" is not a supported currency; use one of {", ".join(currencies)} '
+            "(upper-case ISO 4217 codes with a merchant account)."
+        )
+
+    def validate_amount(self, value):
+        maximum = Decimal(settings.PAYMENTS_MAX_AMOUNT)
+        if value > maximum:
+            raise serializers.ValidationError(f"The amount must not exceed {maximum}.")
+        return value
+
+
+class OrderListFilterSerializer(serializers.Serializer):
+    """Query parameters of `GET /api/orders/`."""
+
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices,
+        required=False,
+        help_text="Only orders in this public status.",
+    )
+
+
+class GatewayErrorSerializer(serializers.Serializer):
+    """One Braintree validation error of a sale: its code and what it means."""
+
+    code = serializers.CharField(help_text='Braintree error code, e.g. "91564".')
+    message = serializers.CharField(help_text="Braintree's message for the code.")
+
+
+class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer):
+    """An order as API clients see it. The nonce and delivery bookkeeping stay private."""
+
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    error_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Braintree error codes of a rejected sale, as strings (e.g. \"91564\").",
+    )
+    errors = serializers.SerializerMethodField(
+        help_text="`error_codes` explained: one `{code, message}` per Braintree validation error."
+    )
+    failure_reason = serializers.CharField(
+        help_text="Why the order failed or waits for review, in words (blank while it is fine)."
+    )
+    gateway_rejection_reason = serializers.CharField(
+        help_text="Braintree's gateway_rejection_reason of a rejected sale, e.g. fraud or "
+        "application_incomplete (blank unless the gateway rejected the sale)."
+    )
+    gateway_rejection_message = serializers.SerializerMethodField(
+        help_text="`gateway_rejection_reason` explained (blank without a rejection)."
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "currency",
+            "description",
+            "transaction_id",
+            "gateway_status",
+            "processor_response_code",
+            "processor_response_text",
+            "error_codes",
+            "created_at",
+            "updated_at",
+            "errors",
+            "failure_reason",
+            "gateway_rejection_reason",
+            "gateway_rejection_message",
+            # After the sale.
+            "refunded_amount",
+            "dispute_status",
+            "dispute_amount",
+            "dispute_reason",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "status": {
+                "help_text": "pending → processing → paid | failed | needs_review; a paid order then "
+                "partially_refunded → refunded, or settlement_declined."
+            },
+            "refunded_amount": {"help_text": "Sum of the order's succeeded refunds and voids."},
+            "dispute_status": {"help_text": "The latest dispute: open, won, lost, accepted, or blank."},
+            "transaction_id": {"help_text": "Braintree transaction id, once a sale exists."},
+            "gateway_status": {
+                "help_text": "Raw Braintree status, e.g. submitted_for_settlement or processor_declined."
+            },
+        }
+
+
+    @extend_schema_field(GatewayErrorSerializer(many=True))
+    def get_errors(self, order):
+        return errors_explained(order.error_codes)
+
+    def get_gateway_rejection_message(self, order) -> str:
+        return rejection_reason_message(order.gateway_rejection_reason)
