@@ -33,8 +33,10 @@ SEED ?= 7
 demo: $(STAMP)
 	env -u http_proxy -u HTTP_PROXY $(BIN)/python scripts/demo.py --rate $(RATE) --orders $(N) --seed $(SEED)
 
-# The suite uses the PostgreSQL and Redis on 127.0.0.1 with its own database and Redis db numbers.
+# The import contracts (.importlinter), then the suite, which uses the PostgreSQL and Redis on
+# 127.0.0.1 with its own database and Redis db numbers.
 test: $(STAMP)
+	$(BIN)/lint-imports
 	env -u http_proxy -u HTTP_PROXY $(BIN)/python -m pytest
 
 clean:

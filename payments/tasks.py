@@ -1,5 +1,9 @@
 """Celery tasks: each takes ids, calls one service, and declares its delivery and retry policy.
 
+Every task's name is pinned: names are stored in migrations (the beat schedule), in
+CELERY_TASK_ROUTES and in messages already queued, so moving or renaming a function must not
+change them.
+
 Queues come from CELERY_TASK_ROUTES; acks_late and reject_on_worker_lost from settings. Services
 import these tasks to publish them, so a task imports its service inside its body (the Django
 Styleguide direction): one import direction, no cycle.
@@ -54,7 +58,7 @@ class OrderTask(Task):
             order_give_up(order_id=order_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
 
 
-@shared_task(base=OrderTask, bind=True)
+@shared_task(name="payments.tasks.charge_order_task", base=OrderTask, bind=True)
 def charge_order_task(self, order_id):
     """Sell the order (once), then hand over to verify_order_task."""
     from payments.orders.services import order_charge
@@ -69,7 +73,7 @@ def charge_order_task(self, order_id):
         raise self.retry(exc=leased, countdown=countdown)
 
 
-@shared_task(base=OrderTask)
+@shared_task(name="payments.tasks.verify_order_task", base=OrderTask)
 def verify_order_task(order_id):
     """Confirm the recorded sale with the gateway and settle the order."""
     from payments.orders.services import order_verify
@@ -77,7 +81,7 @@ def verify_order_task(order_id):
     order_verify(order_id=order_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(name="payments.tasks.reconcile_orders_task", acks_late=True)
 def reconcile_orders_task(
     pending_after_seconds=RECONCILE_PENDING_AFTER_SECONDS,
     processing_after_seconds=RECONCILE_PROCESSING_AFTER_SECONDS,
@@ -128,7 +132,7 @@ class RefundTask(OrderTask):
             refund_give_up(refund_id=refund_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
 
 
-@shared_task(base=RefundTask, bind=True)
+@shared_task(name="payments.tasks.refund_order_task", base=RefundTask, bind=True)
 def refund_order_task(self, refund_id):
     """Refund or void once; a partial refund of an unsettled sale comes back after a while."""
     from payments.core.exceptions import RefundLeased, RefundWaitsForSettlement
@@ -150,7 +154,13 @@ def refund_order_task(self, refund_id):
         )
 
 
-@shared_task(acks_late=True, autoretry_for=RETRYABLE_ERRORS, retry_backoff=True, max_retries=10)
+@shared_task(
+    name="payments.tasks.process_webhook_task",
+    acks_late=True,
+    autoretry_for=RETRYABLE_ERRORS,
+    retry_backoff=True,
+    max_retries=10,
+)
 def process_webhook_task(notification_id):
     """Apply one stored webhook notification to its order (idempotent)."""
     from payments.webhooks.services import webhook_process
@@ -158,7 +168,7 @@ def process_webhook_task(notification_id):
     webhook_process(notification_id=notification_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(name="payments.tasks.track_settlement_task", acks_late=True)
 def track_settlement_task(limit=None, batch_size=None):
     """Ask the gateway about paid, unsettled sales; scheduled by django-celery-beat."""
     from payments.core.schedules import SETTLEMENT_BATCH_SIZE, SETTLEMENT_LIMIT

@@ -218,11 +218,11 @@ def refund_charge(*, refund_id):
 
 
 def _refund_claimed(refund):
-    gateway = get_gateway()
+    """Look at the sale at the gateway, then refund, void, wait or adopt what an earlier try did."""
     order = refund.order
     # The gateway's current view decides, never our copy: the sale may have settled (or been
     # voided) since the order was last looked at.
-    sale = gateway.find(order.transaction_id)
+    sale = get_gateway().find(order.transaction_id)
     if sale is None:
         return refund_park(refund.pk, reason=f"The gateway does not know the sale {order.transaction_id}.")
     earlier = _refund_at_gateway(refund, sale)
@@ -240,9 +240,16 @@ def _refund_claimed(refund):
         raise RefundWaitsForSettlement(f"Refund {refund.pk}: sale {sale.id} is {sale.status}, not settled yet")
     else:
         return _refund_record_failure(refund.pk, reason=f"The sale is {sale.status}; it cannot be refunded.")
+    result = _refund_write(refund, sale, kind)
+    return _refund_answered(refund, sale, kind, result)
+
+
+def _refund_write(refund, sale, kind):
+    """Mark the row, then refund or void at the gateway under the refund's own request key."""
     # Mark the row before the write: from now on any retry looks at the gateway first.
     Refund.objects.filter(pk=refund.pk).update(kind=kind, ever_sent=True)
     refund.kind, refund.ever_sent = kind, True
+    gateway = get_gateway()
     if kind == RefundKind.VOID:
         result = gateway.void(transaction_id=sale.id, api_request_key=f"void:{refund.pk}")
     else:
@@ -254,12 +261,17 @@ def _refund_claimed(refund):
         # the event must name the status the order has now, so it is written under the order's
         # lock, never from the snapshot taken at claim time.
         event_record(
-            order_lock(order.pk),
+            order_lock(refund.order_id),
             Action.REFUND,
             outcome=Outcome.REFUNDED if result.outcome == RefundOutcome.SUCCEEDED else Outcome.REFUND_REFUSED,
             transaction_id=result.transaction.id if result.transaction else "",
             detail=_detail(refund, outcome=str(result.outcome), error_codes=result.error_codes),
         )
+    return result
+
+
+def _refund_answered(refund, sale, kind, result):
+    """Record what the gateway answered the refund or void: success, a state race, or a refusal."""
     if result.outcome == RefundOutcome.SUCCEEDED:
         return _refund_record_success(refund.pk, result.transaction, kind=kind)
     if {VOID_NOT_ALLOWED, REFUND_UNSETTLED}.intersection(result.error_codes):
@@ -268,7 +280,7 @@ def _refund_claimed(refund):
     if {REFUND_TOO_LARGE, REFUND_ALREADY_COMPLETE}.intersection(result.error_codes):
         # Our reservations keep our own refunds within the sale: one of ours may be the reason
         # (indexing lag on the sale's refund_ids), so look once more before calling it failed.
-        again = _refund_at_gateway(refund, gateway.find(sale.id) or sale)
+        again = _refund_at_gateway(refund, get_gateway().find(sale.id) or sale)
         if again is not None:
             return _refund_record_success(refund.pk, again, kind=RefundKind.REFUND, adopted=True)
         return refund_park(refund.pk, reason=f"The gateway refused: {result.message} (refunded outside this service?)")

@@ -5,9 +5,7 @@ authentication, and it runs before anything is stored. Processing happens on the
 """
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
@@ -17,15 +15,9 @@ from rest_framework.views import APIView
 
 from payments.core.exceptions import WebhookSignatureInvalid
 from payments.gateways import get_gateway
+from payments.webhooks import schema
+from payments.webhooks.serializers import BraintreeWebhookInputSerializer
 from payments.webhooks.services import webhook_receive
-
-# Braintree payloads are a few kB; this bounds a single field well below the body limit.
-WEBHOOK_FIELD_MAX = 200_000
-
-
-class BraintreeWebhookInputSerializer(serializers.Serializer):
-    bt_signature = serializers.CharField(max_length=WEBHOOK_FIELD_MAX, trim_whitespace=False)
-    bt_payload = serializers.CharField(max_length=WEBHOOK_FIELD_MAX, trim_whitespace=False)
 
 
 class BraintreeWebhookApi(APIView):
@@ -36,16 +28,7 @@ class BraintreeWebhookApi(APIView):
     parser_classes = [FormParser]
     renderer_classes = [JSONRenderer]
 
-    @extend_schema(
-        operation_id="webhooks_braintree_challenge",
-        tags=["webhooks"],
-        summary="Braintree's verification challenge",
-        description="Braintree checks a new webhook URL with `?bt_challenge=<hex>`; the answer is "
-        "`public_key|signature`, computed by the SDK (`WebhookNotification.verify`).",
-        parameters=[OpenApiParameter("bt_challenge", str, OpenApiParameter.QUERY, required=True)],
-        responses={200: OpenApiResponse(OpenApiTypes.STR), 400: OpenApiResponse(description="Missing challenge."),
-                   403: OpenApiResponse(description="Not a valid challenge.")},
-    )
+    @schema.webhooks_braintree_challenge
     def get(self, request):
         challenge = request.query_params.get("bt_challenge")
         if not challenge:
@@ -56,28 +39,7 @@ class BraintreeWebhookApi(APIView):
             raise PermissionDenied("Not a valid bt_challenge.") from exc
         return HttpResponse(answer, content_type="text/plain")
 
-    @extend_schema(
-        operation_id="webhooks_braintree_notify",
-        tags=["webhooks"],
-        summary="Receive a Braintree webhook",
-        description=(
-            "Form fields `bt_signature` and `bt_payload`, as Braintree posts them. The signature is "
-            "verified with the SDK (`WebhookNotification.parse`); a valid notification is stored once "
-            "(deduplicated on kind + subject id + timestamp: Braintree retries and does not order its "
-            "deliveries) and answered 200 at once; it is applied to its order on the queue. Handled: "
-            "dispute_opened/won/lost/accepted, transaction_settled, transaction_settlement_declined; "
-            "other kinds are stored and ignored."
-        ),
-        request={"application/x-www-form-urlencoded": BraintreeWebhookInputSerializer},
-        responses={
-            200: inline_serializer(
-                "WebhookAccepted",
-                {"id": serializers.IntegerField(), "kind": serializers.CharField(), "duplicate": serializers.BooleanField()},
-            ),
-            400: OpenApiResponse(description="Missing form fields."),
-            403: OpenApiResponse(description="Bad signature: nothing was stored."),
-        },
-    )
+    @schema.webhooks_braintree_notify
     def post(self, request):
         form = BraintreeWebhookInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)

@@ -262,6 +262,7 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None, with_sa
     same transaction as the decision: one SELECT, one UPDATE and one INSERT. A worker that dies
     before this commit leaves no row of the call, and the next claim searches the gateway first,
     recording what it finds. An approved sale that was found is settled in the same transaction.
+    Raises ProcessorUnavailable, once the retry is recorded, for a processor "failed" (3000).
     """
     with transaction.atomic():
         order = order_lock(order_id)
@@ -269,72 +270,89 @@ def _order_record_sale(order_id, attempt, *, result=None, approved=None, with_sa
         if with_sale_row:
             sale_outcome = {"last_sale_outcome": LastSaleOutcome(str(result.outcome))}
             earlier.append(sale_event_row(order, result.outcome, **_sale_row_fields(result, attempt)))
-        recordable = (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW)
-        already_recorded = order.transaction_id or order.status not in recordable
-        if already_recorded:
-            # A concurrent claimant recorded first; with one api_request_key both saw one sale.
-            # A different successful sale would be money without an order: leave a trace.
-            if approved is not None and approved.id != order.transaction_id:
-                logger.error("Order %s (%s): unrecorded successful sale %s", order.pk, order.status, approved.id)
-                earlier.append(event_row(order, Action.SALE, outcome=Outcome.ORPHANED_SALE, transaction_id=approved.id))
-            OrderEvent.objects.bulk_create(earlier)
-            return order
+        if order.transaction_id or order.status not in (OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW):
+            return _record_after_other_claim_locked(order, approved, earlier)
         if approved is not None:
-            fields = {"error_codes": [], "payment_method_nonce": "", **sale_outcome, **sale_fields(approved)}
-            if find.error is not None:
-                transition_locked(
-                    order,
-                    OrderStatus.PROCESSING,
-                    outcome=Outcome.SALE_APPROVED,
-                    earlier=earlier,
-                    # Keeps the reconciler off while the verify task is on its way.
-                    lease_expires_at=lease_from_now(),
-                    **fields,
-                )
-                if isinstance(find.error, GatewayUnavailable):
-                    find_unavailable_row(order, approved.id, find.error).save()
-                return order
-            # The sale's move (sale_approved) and the find's row go in with the ending.
-            for name, value in fields.items():
-                setattr(order, name, value)
-            earlier.append(transition_row(order, OrderStatus.PROCESSING, outcome=Outcome.SALE_APPROVED))
-            earlier.append(find_row(order, approved.id, find.info))
-            return settle_locked(order, find.info, earlier=earlier, **fields)
-        gateway_fields = sale_fields(result.transaction) if result.transaction else {}
-        gateway_fields.update(rejection_fields(result.transaction))
-        gateway_fields.update(sale_outcome)
-        retrying = result.outcome == SaleOutcome.PROCESSOR_FAILED and attempt + 1 <= settings.PAYMENTS_MAX_RETRIES
-        if result.outcome == SaleOutcome.PROCESSOR_FAILED and order.sale_attempt != attempt:
-            # A concurrent claimant already moved past this attempt.
-            OrderEvent.objects.bulk_create(earlier)
-            return order
-        if not retrying:
-            # Declines, rejections and validation errors are definite, and so is a processor
-            # "failed" (3000) out of retries: no money moved, so the order fails cleanly.
-            return order_end_locked(
-                order,
-                OrderStatus.FAILED,
-                outcome=FAILED_SALE_OUTCOMES[result.outcome],
-                reason=result.message,
-                earlier=earlier,
-                error_codes=result.error_codes,
-                detail={"error_codes": result.error_codes},
-                **gateway_fields,
-            )
-        # The failed transaction's id stays in the event only: a transaction_id on the order
-        # means "sold, verify it" to the claim and the reconciler.
-        gateway_fields.pop("transaction_id", None)
+            return _record_approved_locked(order, approved, find, earlier, sale_outcome)
+        recorded = _record_unsold_locked(order, attempt, result, earlier, sale_outcome)
+    if recorded is not None:
+        return recorded
+    raise ProcessorUnavailable(f"Order {order_id}: processor unavailable (3000), sale attempt {attempt}")
+
+
+def _record_after_other_claim_locked(order, approved, earlier):
+    """A concurrent claimant recorded first; with one api_request_key both saw one sale.
+
+    A different successful sale would be money without an order: leave a trace.
+    """
+    if approved is not None and approved.id != order.transaction_id:
+        logger.error("Order %s (%s): unrecorded successful sale %s", order.pk, order.status, approved.id)
+        earlier.append(event_row(order, Action.SALE, outcome=Outcome.ORPHANED_SALE, transaction_id=approved.id))
+    OrderEvent.objects.bulk_create(earlier)
+    return order
+
+
+def _record_approved_locked(order, approved, find, earlier, sale_outcome):
+    """Record an approved sale and, when its find answered, settle the order in the same transaction."""
+    fields = {"error_codes": [], "payment_method_nonce": "", **sale_outcome, **sale_fields(approved)}
+    if find.error is not None:
         transition_locked(
             order,
             OrderStatus.PROCESSING,
-            outcome=Outcome.PROCESSOR_FAILED_RETRYING,
+            outcome=Outcome.SALE_APPROVED,
             earlier=earlier,
-            sale_attempt=attempt + 1,
-            lease_expires_at=timezone.now(),
+            # Keeps the reconciler off while the verify task is on its way.
+            lease_expires_at=lease_from_now(),
+            **fields,
+        )
+        if isinstance(find.error, GatewayUnavailable):
+            find_unavailable_row(order, approved.id, find.error).save()
+        return order
+    # The sale's move (sale_approved) and the find's row go in with the ending.
+    for name, value in fields.items():
+        setattr(order, name, value)
+    earlier.append(transition_row(order, OrderStatus.PROCESSING, outcome=Outcome.SALE_APPROVED))
+    earlier.append(find_row(order, approved.id, find.info))
+    return settle_locked(order, find.info, earlier=earlier, **fields)
+
+
+def _record_unsold_locked(order, attempt, result, earlier, sale_outcome):
+    """Record a sale that moved no money: the order fails, or waits for a retry (None is returned)."""
+    gateway_fields = sale_fields(result.transaction) if result.transaction else {}
+    gateway_fields.update(rejection_fields(result.transaction))
+    gateway_fields.update(sale_outcome)
+    if result.outcome == SaleOutcome.PROCESSOR_FAILED and order.sale_attempt != attempt:
+        # A concurrent claimant already moved past this attempt.
+        OrderEvent.objects.bulk_create(earlier)
+        return order
+    retrying = result.outcome == SaleOutcome.PROCESSOR_FAILED and attempt + 1 <= settings.PAYMENTS_MAX_RETRIES
+    if not retrying:
+        # Declines, rejections and validation errors are definite, and so is a processor
+        # "failed" (3000) out of retries: no money moved, so the order fails cleanly.
+        return order_end_locked(
+            order,
+            OrderStatus.FAILED,
+            outcome=FAILED_SALE_OUTCOMES[result.outcome],
+            reason=result.message,
+            earlier=earlier,
             error_codes=result.error_codes,
+            detail={"error_codes": result.error_codes},
             **gateway_fields,
         )
-    raise ProcessorUnavailable(f"Order {order_id}: processor unavailable (3000), sale attempt {attempt}")
+    # The failed transaction's id stays in the event only: a transaction_id on the order
+    # means "sold, verify it" to the claim and the reconciler.
+    gateway_fields.pop("transaction_id", None)
+    transition_locked(
+        order,
+        OrderStatus.PROCESSING,
+        outcome=Outcome.PROCESSOR_FAILED_RETRYING,
+        earlier=earlier,
+        sale_attempt=attempt + 1,
+        lease_expires_at=timezone.now(),
+        error_codes=result.error_codes,
+        **gateway_fields,
+    )
+    return None
 
 
 def order_give_up(*, order_id, reason):

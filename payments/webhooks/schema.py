@@ -1,0 +1,44 @@
+"""OpenAPI declarations of the webhooks API (drf-spectacular's `extend_schema`), one per operation.
+
+The views in api.py stay a few lines; what a client reads about each operation is here.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+
+from payments.webhooks.serializers import BraintreeWebhookInputSerializer
+
+webhooks_braintree_challenge = extend_schema(
+    operation_id="webhooks_braintree_challenge",
+    tags=["webhooks"],
+    summary="Braintree's verification challenge",
+    description="Braintree checks a new webhook URL with `?bt_challenge=<hex>`; the answer is "
+    "`public_key|signature`, computed by the SDK (`WebhookNotification.verify`).",
+    parameters=[OpenApiParameter("bt_challenge", str, OpenApiParameter.QUERY, required=True)],
+    responses={200: OpenApiResponse(OpenApiTypes.STR), 400: OpenApiResponse(description="Missing challenge."),
+               403: OpenApiResponse(description="Not a valid challenge.")},
+)
+
+webhooks_braintree_notify = extend_schema(
+    operation_id="webhooks_braintree_notify",
+    tags=["webhooks"],
+    summary="Receive a Braintree webhook",
+    description=(
+        "Form fields `bt_signature` and `bt_payload`, as Braintree posts them. The signature is "
+        "verified with the SDK (`WebhookNotification.parse`); a valid notification is stored once "
+        "(deduplicated on kind + subject id + timestamp: Braintree retries and does not order its "
+        "deliveries) and answered 200 at once; it is applied to its order on the queue. Handled: "
+        "dispute_opened/won/lost/accepted, transaction_settled, transaction_settlement_declined; "
+        "other kinds are stored and ignored."
+    ),
+    request={"application/x-www-form-urlencoded": BraintreeWebhookInputSerializer},
+    responses={
+        200: inline_serializer(
+            "WebhookAccepted",
+            {"id": serializers.IntegerField(), "kind": serializers.CharField(), "duplicate": serializers.BooleanField()},
+        ),
+        400: OpenApiResponse(description="Missing form fields."),
+        403: OpenApiResponse(description="Bad signature: nothing was stored."),
+    },
+)
