@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean admin-password demo browser-deps
+.PHONY: run test install clean admin-password demo browser-deps docs
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -39,10 +39,14 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	env -u http_proxy -u HTTP_PROXY $(BIN)/python -m pytest
 
+# The docs site (mkdocs.yml, docs/) on http://127.0.0.1:8001, rebuilt on every change.
+docs: $(STAMP)
+	$(BIN)/mkdocs serve
+
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .run
 
-# The dashboard's browser test (tests/integration/test_ops_views.py): Debian's chromium, driven by
+# The dashboard's browser test (tests/ops/test_integration_views.py): Debian's chromium, driven by
 # Playwright for Python from requirements-dev.txt. Never `playwright install`: it downloads a browser
 # build of its own. Needs root (CI runs as root); the test skips, naming this target, without chromium.
 browser-deps: $(STAMP)

@@ -64,5 +64,5 @@ PRODUCTION_CONNECTIONS = {
 
 # The payments worker's pool for I/O-bound sales (README, Operating): threads, one per sale in
 # flight. The threads pool enforces no task time limits; the gateway timeout and the claim lease
-# bound a stuck call instead (tests/integration/test_threads_pool.py).
+# bound a stuck call instead (tests/orders/test_integration_threads_pool.py).
 RECOMMENDED_POOL = "threads"

@@ -68,7 +68,7 @@ def banner(web, gateway, flower):
     lines += [
         "",
         "  Try it:  make demo RATE=5 N=40   (a mix of orders, then a summary table)",
-        "  Declines and rejections: the sandbox amounts and nonces in README, 'Sandbox values'.",
+        "  Declines and rejections: the sandbox amounts and nonces in docs/tutorial/getting-started.md.",
         "  New admin password:  make admin-password",
     ]
     width = max(len(line) for line in lines) + 2

@@ -62,8 +62,8 @@ TEMPLATES = [
 # SQLite is only the zero-setup default of `make run`; tests and production use PostgreSQL.
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Persistent connections: a fresh PostgreSQL connection is a backend fork plus authentication,
-# which cost more than a short charge transaction (bench/pipeline_throughput.py, README
-# Benchmarks). The health check (one `SELECT 1` before the first query of a request or task) drops a
+# which cost more than a short charge transaction (bench/pipeline_throughput.py,
+# docs/reference/benchmark-results.md). The health check (one `SELECT 1` before the first query of a request or task) drops a
 # connection the server killed (pg_terminate_backend, failover) instead of failing on it.
 # Workers apply both through `payments.tasks`' task_prerun/postrun hooks (CELERY_DB_REUSE_MAX).
 DATABASE_CONN_MAX_AGE_DEFAULT = 600
@@ -312,7 +312,7 @@ LOGGING = {
     },
 }
 
-# --- Metrics and the ops dashboard (README, "Watching it") ------------------------------------
+# --- Metrics and the ops dashboard (docs/how-to/metrics-and-alerts.md) ------------------------------------
 
 # django-prometheus: request/response metrics. Before goes first, as its docs ask; After goes just
 # before AxesMiddleware, which must stay last (django-axes), so After still sees the answer of
@@ -331,7 +331,7 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 PAYMENTS_OPS_COUNTS_CACHE_SECONDS = env.int("PAYMENTS_OPS_COUNTS_CACHE_SECONDS", default=5)
 # The dashboard's broker probe (queue depth) gives up after this long and shows "unknown".
 PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS = env.float("PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS", default=1.0)
-# --- RabbitMQ (only when CELERY_BROKER_URL is amqp://…; README "Operating it" > Broker choice) -------
+# --- RabbitMQ (only when CELERY_BROKER_URL is amqp://…; docs/how-to/brokers.md) -------
 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/rabbitmq.html#using-quorum-queues
 if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     from payments.core.broker import rabbitmq_queues
@@ -352,7 +352,7 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     # After a lost connection Celery re-consumes at a prefetch reduced by the tasks still
     # running, and means to raise it with basic.qos as they finish; a quorum queue takes a
     # consumer's prefetch at basic.consume only, so the worker stayed at 1 until restarted
-    # (tests/integration/test_rabbitmq.py). The running tasks' messages were already given back
+    # (tests/core/test_integration_rabbitmq.py). The running tasks' messages were already given back
     # by the broker, and a redelivery of a live charge waits on its claim lease.
     CELERY_WORKER_ENABLE_PREFETCH_COUNT_REDUCTION = False
     # Publisher confirms: a publish returns once the broker has the message, or fails within

@@ -5,7 +5,7 @@ object (WSGIRequest.__init__ sets `encoding`, which evaluates `GET`). A charset 
 but that is not a text encoding (`base64`, `zlib`, `rot13`), a codec that fails with something
 other than UnicodeDecodeError (`punycode`, `undefined`), or more than
 DATA_UPLOAD_MAX_NUMBER_FIELDS query fields raise there, before any Django middleware or
-exception handler runs: gunicorn answers a bare 500 (tests/api/test_undecodable_requests.py shows
+exception handler runs: gunicorn answers a bare 500 (tests/http/test_middleware.py shows
 the test client failing the same way). This wrapper sits between the WSGI server and Django
 (config/wsgi.py) and answers those requests itself. A charset Python does not know at all
 (`charset=foo`) is refused too: Django would silently read such a body as UTF-8.

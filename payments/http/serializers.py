@@ -83,7 +83,7 @@ class ClassCachedFieldsMixin:
 
     DRF's ModelSerializer introspects the model (`get_fields`, one `build_field` per model field)
     every time a serializer is instantiated, which was the largest avoidable cost of an order
-    read (README, "The web tier"). The built fields depend only on the class and its Meta, so
+    read (docs/how-to/web-tier.md). The built fields depend only on the class and its Meta, so
     they are cached on the class; each instance gets a deep copy, as DRF copies
     `_declared_fields`, because binding a field to its parent mutates it. Only for serializers
     whose fields do not depend on the request, the context or the settings in force.

@@ -1,7 +1,7 @@
 """Reads for operators: the ops dashboard (`/`) and the Prometheus collector read these, nothing else.
 
 Every query here is bounded by an index, so a refresh costs the same at a thousand orders as at a
-million (README, "Watching it"):
+million (docs/how-to/dashboard.md):
 - counts by status: one GROUP BY over the index `order_status_by_age` (status, updated_at),
   answered by an index-only scan, and cached for PAYMENTS_OPS_COUNTS_CACHE_SECONDS in the
   shared cache so that many dashboards and scrapes cost one count per interval;

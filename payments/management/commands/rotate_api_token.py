@@ -3,7 +3,7 @@
 DRF's token is one random 160-bit key per user, stored as is and valid until replaced. Rotation
 deletes the old key and creates a new one in one transaction, so the old key stops working at the
 moment the new one exists; the new key is printed once, on stdout only, for the operator to hand
-over. See README, "Tokens".
+over. See docs/reference/api.md, "Tokens".
 """
 
 from django.contrib.auth import get_user_model
