@@ -49,6 +49,9 @@ class Order(models.Model):
     processor_response_text = models.CharField(max_length=255, blank=True, default="")
     error_codes = models.JSONField(default=list, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True, default="")
+    # Why an order that has not failed is still waiting (a retry's backoff, a claim's lease): kept
+    # apart from failure_reason, which only a failure writes.
+    status_detail = models.CharField(max_length=255, blank=True, default="")
     # Braintree's reason for a gateway_rejected sale (fraud, risk_threshold, ...): the "why" of a
     # rejection, which has no processor response code or text.
     gateway_rejection_reason = models.CharField(max_length=64, blank=True, default="")
@@ -85,6 +88,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("refund_order", "Can refund an order (moves money back to the customer)")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
             models.CheckConstraint(

@@ -29,6 +29,8 @@ class Refund(models.Model):
     gateway_status = models.CharField(max_length=64, blank=True, default="")
     error_codes = models.JSONField(default=list, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True, default="")
+    # Why a refund that has not failed is still waiting (e.g. for its sale to settle).
+    status_detail = models.CharField(max_length=255, blank=True, default="")
 
     claims = models.PositiveIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
