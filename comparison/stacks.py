@@ -232,11 +232,11 @@ class Payments(Design):
         code = f"""
 import json
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from payments.tokens.services import api_token_issue
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 conf = json.loads({conf!r})
 user, _ = get_user_model().objects.get_or_create(username="compare")
-print("TOKEN", Token.objects.get_or_create(user=user)[0].key)
+print("TOKEN", api_token_issue(user))
 task = PeriodicTask.objects.get(name="payments: reconcile stuck orders")
 kwargs = json.loads(task.kwargs)
 kwargs.update(pending_after_seconds=conf["threshold"], processing_after_seconds=conf["threshold"])

@@ -3,7 +3,7 @@
 from config.env import env
 
 from .base import *  # noqa: F403
-from .base import SIMULATOR_CREDENTIALS
+from .base import DATABASE_CONNECT_TIMEOUT_SECONDS, SIMULATOR_CREDENTIALS
 
 SECRET_KEY = "test-only-not-a-secret"
 DEBUG = False
@@ -21,6 +21,7 @@ DATABASES = {
         # harness pass production's values (devtools.settings.PRODUCTION_CONNECTIONS).
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
         "CONN_HEALTH_CHECKS": env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True),
+        "OPTIONS": {"connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS},
     }
 }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/11")
@@ -31,7 +32,12 @@ BRAINTREE_TIMEOUT_SECONDS = env.int("BRAINTREE_TIMEOUT_SECONDS", default=3)
 # The suites and the benchmarks submit bursts from one user over real gunicorn processes, far past
 # any sane production rate: no throttling unless a variable (or a test) asks for it.
 API_ORDER_CREATE_RATE = env.str("API_ORDER_CREATE_RATE", default=None)
+API_REFUND_CREATE_RATE = env.str("API_REFUND_CREATE_RATE", default=None)
+API_READ_RATE = env.str("API_READ_RATE", default=None)
 API_ANON_RATE = env.str("API_ANON_RATE", default=None)
+API_HEALTH_RATE = env.str("API_HEALTH_RATE", default=None)
+# A test that stops the broker expects the next /healthz to say so.
+HEALTHZ_CACHE_SECONDS = env.float("HEALTHZ_CACHE_SECONDS", default=0)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A test compares the dashboard and /metrics with the rows it just wrote: no cached counts.
 PAYMENTS_OPS_COUNTS_CACHE_SECONDS = env.int("PAYMENTS_OPS_COUNTS_CACHE_SECONDS", default=0)

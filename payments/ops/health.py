@@ -3,10 +3,17 @@
 Both checks are bounded in time so a load balancer probing a web process whose broker is gone
 gets a fast 503, not a hung connection. The body names the failing dependency and nothing else:
 no URLs, hosts or exception messages that could carry credentials.
+
+Cheap for anyone to ask: a process reuses its last verdict for HEALTHZ_CACHE_SECONDS, so a burst
+of probes costs one query and one broker connection per interval, and callers are throttled per
+client address (API_HEALTH_RATE, far above any load balancer's probing).
 """
 
 import logging
+import threading
+import time
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from celery_app import app as celery_app
+from payments.http.throttling import HealthRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +61,30 @@ def broker_is_up(timeout=BROKER_TIMEOUT_SECONDS):
     return True
 
 
+class _LastVerdict:
+    """This process's last checks and when they ran (monotonic), shared by its threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.checks = None
+        self.at = 0.0
+
+    def get(self, max_age):
+        """The checks, reused while younger than `max_age` seconds, else run again."""
+        with self.lock:
+            if self.checks is not None and time.monotonic() - self.at < max_age:
+                return self.checks
+            checks = {
+                "database": OK if database_is_up() else UNAVAILABLE,
+                "broker": OK if broker_is_up() else UNAVAILABLE,
+            }
+            self.checks, self.at = checks, time.monotonic()
+            return checks
+
+
+last_verdict = _LastVerdict()
+
+
 class HealthSerializer(serializers.Serializer):
     """Body of /healthz: one key per dependency."""
 
@@ -69,8 +101,9 @@ class HealthApi(APIView):
     description = "Whether this web process reaches its database and its broker: 200, or 503 naming what is down."
     authentication_classes = []
     permission_classes = [AllowAny]
-    # A throttled probe (429) would take a healthy instance out of the load balancer's rotation.
-    throttle_classes = []
+    # Per client address, at a rate no load balancer's probes reach: a throttled probe (429)
+    # would take a healthy instance out of rotation, while a flood must stay cheap.
+    throttle_classes = [HealthRateThrottle]
 
     @extend_schema(
         operation_id="healthz",
@@ -91,9 +124,6 @@ class HealthApi(APIView):
         },
     )
     def get(self, request):
-        checks = {
-            "database": OK if database_is_up() else UNAVAILABLE,
-            "broker": OK if broker_is_up() else UNAVAILABLE,
-        }
+        checks = last_verdict.get(max_age=settings.HEALTHZ_CACHE_SECONDS)
         healthy = all(value == OK for value in checks.values())
         return Response(checks, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

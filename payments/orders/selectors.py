@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from payments.core.statuses import ACTIVE_STATUSES, OrderStatus
@@ -22,9 +23,19 @@ def order_get_for_owner(*, owner, order_id):
     return Order.objects.filter(owner=owner, pk=order_id).first()
 
 
+# Reading other people's orders (support, the browsable API, the ops dashboard) is this model
+# permission, granted per user or group in the admin; being staff alone grants nothing.
+VIEW_ANY_ORDER = "payments.view_order"
+
+
+def may_view_any_order(user):
+    """Whether `user` may read every order, not only their own (superusers hold every permission)."""
+    return user.has_perm(VIEW_ANY_ORDER)
+
+
 def order_list_visible_to(*, user, status=None):
-    """The orders `user` may read: staff see everyone's (support, the browsable API), others their own."""
-    if user.is_staff:
+    """The orders `user` may read: everyone's with `payments.view_order`, else their own."""
+    if may_view_any_order(user):
         orders = Order.objects.all()
         if status is not None:
             orders = orders.filter(status=status)
@@ -33,31 +44,71 @@ def order_list_visible_to(*, user, status=None):
 
 
 def order_get_visible_to(*, user, order_id):
-    """One order `user` may read, or None (for a non-staff user, only their own)."""
-    if user.is_staff:
+    """One order `user` may read, or None (without `payments.view_order`, only their own)."""
+    if may_view_any_order(user):
         return Order.objects.filter(pk=order_id).first()
     return order_get_for_owner(owner=user, order_id=order_id)
 
 
 def orders_stuck(*, pending_after_seconds, processing_after_seconds, limit, now=None):
-    """Active orders nobody has moved for a while: pending ones, and processing ones whose lease expired.
+    """Active orders nobody is moving: pending ones whose message is gone, processing ones without a holder.
+
+    A pending order is stuck once idle `pending_after_seconds`, or sooner once it was overtaken:
+    orders dispatched after it have already been claimed (`orders_claim_frontier`), so its message
+    is no longer in the queue ahead of them (its publish failed, or a worker took it and died
+    before claiming it). A pending order that waits behind a backlog is never overtaken, so a
+    backlog is not sent twice.
+
+    A processing order without a lease was released for a retry that is on its way (or sold, its
+    verify on its way): it is stuck once idle `processing_after_seconds`. One whose lease has
+    lapsed lost its holder (a live holder renews it, payments/core/leases.py): it is stuck at once.
 
     The `status IN (pending, processing)` filter matches the partial index `order_active_by_age`,
     so the query reads only the few active rows however large the table grows.
     """
     now = now or timezone.now()
-    lease_expired = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    pending = Q(status=OrderStatus.PENDING, updated_at__lt=now - timedelta(seconds=pending_after_seconds))
+    frontier = orders_claim_frontier(since=now - timedelta(seconds=pending_after_seconds))
+    if frontier is not None:
+        # Its last dispatch (creation, or the reconciler's re-send: updated_at) came before the
+        # frontier by more than a publish can take, and long enough ago for any worker to claim.
+        dispatched_before = min(now - timedelta(seconds=OVERTAKEN_AFTER_SECONDS),
+                                frontier - timedelta(seconds=settings.PAYMENTS_PUBLISH_TIMEOUT_SECONDS + 1))
+        pending |= Q(status=OrderStatus.PENDING, updated_at__lt=dispatched_before)
     return (
         Order.objects.filter(status__in=ACTIVE_STATUSES)
         .filter(
-            Q(status=OrderStatus.PENDING, updated_at__lt=now - timedelta(seconds=pending_after_seconds))
-            | (
-                Q(status=OrderStatus.PROCESSING, updated_at__lt=now - timedelta(seconds=processing_after_seconds))
-                & lease_expired
+            pending
+            | Q(
+                status=OrderStatus.PROCESSING,
+                lease_expires_at__isnull=True,
+                updated_at__lt=now - timedelta(seconds=processing_after_seconds),
             )
+            | Q(status=OrderStatus.PROCESSING, lease_expires_at__lte=now)
         )
         .order_by("updated_at")
         .only("id", "status", "transaction_id", "updated_at")[:limit]
+    )
+
+
+# A pending order overtaken this long ago is stuck: far longer than a worker takes from
+# receiving a message to claiming its order, so the order's own message is not on its way.
+OVERTAKEN_AFTER_SECONDS = 5
+# Where a claim moves an order from pending (after-sale statuses come later, from other paths).
+CLAIMED_STATUSES = (OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.NEEDS_REVIEW)
+
+
+def orders_claim_frontier(*, since):
+    """The creation time of the newest order claimed (left pending) since `since`, or None.
+
+    Orders are created, then published, in one queue that workers take in order: an order created
+    before this one and still pending, its message published first, should have been taken first.
+    A creation time is the earliest its order can have been published, so the frontier never
+    runs ahead of the queue. Reads `order_status_by_age` ranges of the orders that moved recently.
+    """
+    return (
+        Order.objects.filter(status__in=CLAIMED_STATUSES, updated_at__gte=since)
+        .aggregate(frontier=Max("created_at"))["frontier"]
     )
 
 

@@ -6,7 +6,9 @@ in subprocesses, as a deploy would.
 """
 
 import importlib
+import ipaddress
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +31,8 @@ PRODUCTION_ENV = {
     "BRAINTREE_PUBLIC_KEY": "pub1ick3y",
     "BRAINTREE_PRIVATE_KEY": "pr1v4t3k3y0123456789",
     "BRAINTREE_MERCHANT_ACCOUNTS": "USD:acct_usd,GBP:acct_gbp",
+    "METRICS_TOKEN": "mT4kQ9zR2vX7bN1pL8sD3fG6hJ0wE5yU",
+    "TRUSTED_PROXIES": "127.0.0.1,::1",
 }
 
 
@@ -82,6 +86,18 @@ def test_production_settings_load_with_every_required_variable_set(load_producti
         ({"BRAINTREE_MERCHANT_ACCOUNTS": None}, "BRAINTREE_MERCHANT_ACCOUNTS is not set"),
         ({"BRAINTREE_MERCHANT_ACCOUNTS": "USD:sim_merchant_account"}, "simulator merchant account"),
         ({"PAYMENTS_CURRENCIES": "USD,EUR"}, "PAYMENTS_CURRENCIES .* disagrees with BRAINTREE_MERCHANT_ACCOUNTS"),
+        # Open configurations: each refusal names the variable and the fix.
+        ({"DJANGO_SECRET_KEY": "abcde" * 10}, "DJANGO_SECRET_KEY has too little entropy .* generate a random one"),
+        ({"DJANGO_SECRET_KEY": "correcthorsebatterystaple" * 2}, "DJANGO_SECRET_KEY has too little entropy"),
+        ({"DJANGO_ALLOWED_HOSTS": "*"}, "DJANGO_ALLOWED_HOSTS contains '\\*'; list the host names"),
+        ({"DJANGO_ALLOWED_HOSTS": "payments.example.com,*"}, "DJANGO_ALLOWED_HOSTS contains '\\*'"),
+        ({"DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS is not set; list the host names"),
+        ({"DATABASE_URL": "sqlite:////srv/payments/db.sqlite3"}, "DATABASE_URL names SQLite; production needs PostgreSQL"),
+        ({"PAYMENTS_GATEWAY": "fake"}, "PAYMENTS_GATEWAY is 'fake'; production uses 'braintree'"),
+        ({"METRICS_TOKEN": None}, "METRICS_TOKEN is not set or shorter than 32 characters; generate one"),
+        ({"METRICS_TOKEN": "short-token"}, "METRICS_TOKEN is not set or shorter than 32 characters"),
+        ({"TRUSTED_PROXIES": None}, "TRUSTED_PROXIES is not set; name the reverse proxies .* or 'none'"),
+        ({"TRUSTED_PROXIES": "127.0.0.1,proxy.internal"}, "TRUSTED_PROXIES: 'proxy.internal' is not an IP address"),
     ],
     ids=lambda value: value if isinstance(value, str) else ",".join(f"{k}={v}" for k, v in value.items()),
 )
@@ -98,6 +114,44 @@ def test_a_refused_credential_is_never_echoed(load_production):
         load_production(BRAINTREE_PRIVATE_KEY=secret)
     # then
     assert secret not in str(refused.value)
+
+
+def test_a_refused_secret_key_or_metrics_token_is_never_echoed(load_production):
+    for name, weak in (("DJANGO_SECRET_KEY", "abcde" * 10), ("METRICS_TOKEN", "short-token")):
+        with pytest.raises(ImproperlyConfigured) as refused:
+            load_production(**{name: weak})
+        assert weak not in str(refused.value)
+
+
+def test_a_random_secret_key_of_django_or_python_passes_the_entropy_bar(load_production):
+    # given the generators the docs and Django name
+    from django.core.management.utils import get_random_secret_key
+
+    for key in (get_random_secret_key(), secrets.token_urlsafe(64), secrets.token_hex(32)):
+        # when / then
+        assert load_production(DJANGO_SECRET_KEY=key).SECRET_KEY == key
+
+
+def test_trusted_proxies_are_networks_and_none_means_clients_connect_directly(load_production):
+    assert load_production(TRUSTED_PROXIES="10.0.0.0/8, 127.0.0.1").TRUSTED_PROXIES == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("127.0.0.1/32"),
+    )
+    assert load_production(TRUSTED_PROXIES="none").TRUSTED_PROXIES == ()
+
+
+def test_api_docs_and_schema_refuse_anonymous_visitors_on_production_settings():
+    # given a production process (no database needed: nobody is logged in)
+    code = (
+        "import django; django.setup(); from django.test import Client; c = Client(); "
+        "print([c.get(p, HTTP_HOST='payments.example.com', secure=True).status_code "
+        "for p in ('/api/schema/', '/api/docs/')])"
+    )
+    # when
+    result = run_python(["-c", code], {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": PRODUCTION})
+    # then
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] in ("[401, 401]", "[403, 403]")
 
 
 def test_sandbox_is_accepted_only_when_asked_for_by_name(load_production):
@@ -120,6 +174,29 @@ def test_check_deploy_reports_no_issues_on_production_settings():
     # then
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"METRICS_TOKEN": None}, "METRICS_TOKEN"),
+        ({"PAYMENTS_GATEWAY": "fake"}, "PAYMENTS_GATEWAY"),
+        ({"DJANGO_ALLOWED_HOSTS": "*"}, "DJANGO_ALLOWED_HOSTS"),
+        ({"DATABASE_URL": "sqlite:////tmp/payments.sqlite3"}, "DATABASE_URL"),
+        ({"DJANGO_SECRET_KEY": "abcde" * 10}, "DJANGO_SECRET_KEY"),
+        ({"TRUSTED_PROXIES": None}, "TRUSTED_PROXIES"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_check_deploy_fails_naming_the_variable_of_an_open_configuration(changes, variable):
+    # given what a deploy would set, with one thing left open
+    env = {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": PRODUCTION, **changes}
+    env = {name: value for name, value in env.items() if value is not None}
+    # when
+    result = run_python(["manage.py", "check", "--deploy"], env)
+    # then
+    assert result.returncode != 0
+    assert f"Production settings refuse to start: {variable}" in result.stderr
 
 
 @pytest.mark.parametrize("module", ["config.wsgi", "celery_app"])

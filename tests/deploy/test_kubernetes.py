@@ -1,5 +1,6 @@
 """deploy/k8s: the manifests parse, and the supervision they promise is really configured."""
 
+import ipaddress
 import subprocess
 from pathlib import Path
 
@@ -114,3 +115,43 @@ def test_kubectl_renders_the_kustomization():
     assert result.returncode == 0, result.stderr
     kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc]
     assert kinds.count("Deployment") == 4 and "Service" in kinds and "ConfigMap" in kinds
+
+
+def test_only_the_ingress_and_prometheus_may_reach_the_web_pods():
+    # given
+    [policy] = of_kind("NetworkPolicy").values()
+    web = of_kind("Deployment")["payments-web"]
+    # then the policy selects the web pods, restricts what comes in, and lets in two peers only
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchLabels"] == web["spec"]["selector"]["matchLabels"]
+    assert spec["policyTypes"] == ["Ingress"]
+    peers = [rule["from"] for rule in spec["ingress"]]
+    namespaces = sorted(p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for [p] in peers)
+    assert namespaces == ["ingress-nginx", "monitoring"]
+    assert all("podSelector" in p for [p] in peers)  # not every pod of those namespaces
+    web_ports = {port["name"] for port in container(web)["ports"]}
+    assert all({port["port"] for port in rule["ports"]} <= web_ports for rule in spec["ingress"])
+
+
+def test_the_trusted_proxies_are_a_network_and_the_secrets_are_not_in_the_config_map():
+    data = config()
+    assert ipaddress.ip_network(data["TRUSTED_PROXIES"]).prefixlen >= 8
+    assert not {"METRICS_TOKEN", "DJANGO_SECRET_KEY", "BRAINTREE_PRIVATE_KEY"} & data.keys()
+
+
+def test_every_worker_pod_exposes_its_own_metrics_port_for_prometheus():
+    port = int(config()["PAYMENTS_WORKER_METRICS_PORT"])
+    for name, deployment in workers().items():
+        template = deployment["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert int(annotations["prometheus.io/port"]) == port and annotations["prometheus.io/path"] == "/metrics"
+        assert {"name": "metrics", "containerPort": port} in container(deployment)["ports"], name
+
+
+def test_a_prefork_worker_adds_up_its_pool_in_a_directory_of_its_pod():
+    worker = container(of_kind("Deployment")["payments-default-worker"])
+    env = {item["name"]: item["value"] for item in worker.get("env", [])}
+    mounts = {m["mountPath"] for m in worker["volumeMounts"]}
+    assert any(env["PROMETHEUS_MULTIPROC_DIR"].startswith(mount + "/") for mount in mounts)
+    assert "PROMETHEUS_MULTIPROC_DIR" not in config()

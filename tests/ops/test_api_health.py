@@ -89,3 +89,29 @@ def test_healthz_answers_503_naming_the_database_when_it_is_down(anonymous_clien
     # then
     assert response.status_code == 503
     assert response.json() == {"database": "unavailable", "broker": "ok"}
+
+
+def test_a_burst_of_probes_checks_the_dependencies_once_per_interval(anonymous_client, settings, monkeypatch):
+    # given a process that reuses its verdict for 30 s, and counted checks
+    settings.HEALTHZ_CACHE_SECONDS = 30
+    monkeypatch.setattr(health, "last_verdict", health._LastVerdict())
+    calls = {"database": 0, "broker": 0}
+
+    def counted(name, check):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return check(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(health, "database_is_up", counted("database", health.database_is_up))
+    monkeypatch.setattr(health, "broker_is_up", counted("broker", health.broker_is_up))
+    # when ten probes arrive
+    statuses = [anonymous_client.get("/healthz").status_code for _ in range(10)]
+    # then one query and one broker connection answered them all
+    assert statuses == [200] * 10
+    assert calls == {"database": 1, "broker": 1}
+    # and once the interval has passed, the next probe checks again
+    settings.HEALTHZ_CACHE_SECONDS = 0
+    anonymous_client.get("/healthz")
+    assert calls == {"database": 2, "broker": 2}

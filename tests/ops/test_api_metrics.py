@@ -1,5 +1,6 @@
 """GET /metrics: who may scrape it, and what the database gauges and event metrics say."""
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 
@@ -66,6 +67,19 @@ def test_forwarded_header_does_not_make_a_remote_client_local(client, settings):
     response = scrape(client, REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="127.0.0.1")
     # then
     assert response.status_code == 403
+
+
+def test_behind_a_proxy_on_the_same_host_a_forwarded_client_is_not_local(client, settings):
+    # given the proxy on 127.0.0.1 is trusted, as its deployment must say
+    settings.METRICS_TOKEN = ""
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("127.0.0.1/32"),)
+    # when a remote client comes through it, and Prometheus scrapes from the host itself
+    through_proxy = scrape(client, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    local = scrape(client, REMOTE_ADDR="127.0.0.1")
+    # then
+    assert through_proxy.status_code == 403
+    assert b"payments_orders" not in through_proxy.content
+    assert local.status_code == 200
 
 
 def test_configured_token_is_required_even_from_loopback(client, settings):

@@ -1,12 +1,16 @@
-"""`manage.py bootstrap_demo`: the admin password survives later runs and is reset on demand."""
+"""`manage.py bootstrap_demo`: the admin password and the demo token survive later runs; reset on demand."""
 
 import io
 import re
 import stat
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +79,36 @@ def test_admin_password_resets_and_prints_a_new_one(tmp_path, monkeypatch):
     assert new != old
     assert admin().check_password(new) and not admin().check_password(old)
     assert (tmp_path / "admin-password").read_text().strip() == new
+
+
+def demo_token_works(key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client.get("/api/orders/").status_code == 200
+
+
+def test_a_later_run_keeps_the_demo_token_written_in_the_run_dir(tmp_path):
+    # given a first run
+    bootstrap("--run-dir", str(tmp_path))
+    first = (tmp_path / "demo-token").read_text().strip()
+    # when make run starts again
+    output = bootstrap("--run-dir", str(tmp_path))
+    # then the banner and make demo go on using the same working token, stored only as a digest
+    assert (tmp_path / "demo-token").read_text().strip() == first
+    assert f"Demo API token (user demo): {first}" in output
+    assert demo_token_works(first)
+    assert AuthToken.objects.filter(user__username="demo").count() == 1
+    assert not AuthToken.objects.filter(digest=first).exists()
+
+
+def test_an_expired_demo_token_is_replaced_on_the_next_run(tmp_path):
+    # given a demo token that has expired since
+    bootstrap("--run-dir", str(tmp_path))
+    old = (tmp_path / "demo-token").read_text().strip()
+    AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+    # when
+    bootstrap("--run-dir", str(tmp_path))
+    # then
+    new = (tmp_path / "demo-token").read_text().strip()
+    assert new != old
+    assert demo_token_works(new) and not demo_token_works(old)

@@ -110,3 +110,33 @@ def test_a_processed_dispute_shows_on_the_order(anonymous_client, user, django_c
             anonymous_client.post(URL, **form(signature, payload))
     body = client_for(user).get(f"/api/orders/{order.pk}/").json()
     assert (body["dispute_status"], body["dispute_amount"], body["dispute_reason"]) == ("open", "10.00", "fraud")
+
+
+def test_a_notification_larger_than_the_apis_body_limit_is_accepted(
+    anonymous_client, queued, settings, django_capture_on_commit_callbacks
+):
+    # given a dispute notification of about 60 kB, far past the API's 16 KiB
+    signature, payload = fake_webhook(
+        "dispute_opened", subject_id="dp1", timestamp=timezone.now(), transaction_id="t1", evidence="e" * 45_000
+    )
+    body = form(signature, payload)
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < len(body["data"]) < settings.WEBHOOK_MAX_BODY_BYTES
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = anonymous_client.post(URL, **body)
+    # then
+    assert response.status_code == 200
+    assert response.json()["kind"] == "dispute_opened"
+
+
+def test_a_body_over_the_webhooks_own_limit_answers_413_and_stores_nothing(anonymous_client, queued, settings):
+    # given
+    settings.WEBHOOK_MAX_BODY_BYTES = 32 * 1024
+    signature, payload = fake_webhook("dispute_opened", subject_id="dp1", timestamp=timezone.now(), evidence="e" * 30_000)
+    # when
+    response = anonymous_client.post(URL, **form(signature, payload))
+    # then
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than the limit of 32768 bytes."}
+    assert not WebhookNotification.objects.exists()
+    assert queued == []

@@ -5,6 +5,10 @@ later run, so a password an admin chose survives restarts; `--reset-admin-passwo
 admin-password`) sets a new one and prints it. With `--run-dir`, the demo token and a generated
 password are also written there (mode 0600, `.run/` is git-ignored) for the banner `make run`
 prints last and for `make demo`: development credentials only, for the local simulator stack.
+
+The database keeps only a digest of an API token, so the demo token can be shown again only from
+`--run-dir`: a later run keeps the token written there while it still works, and otherwise
+(expired, revoked, no run dir) issues a new one, which ends the demo user's older tokens.
 """
 
 import os
@@ -14,7 +18,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+
+from payments.tokens.services import api_token_is_valid, api_token_rotate
 
 DEMO_USERNAME = "demo"
 ADMIN_USERNAME = "admin"
@@ -51,15 +56,15 @@ class Command(BaseCommand):
         base_url = base_url.rstrip("/")
         run_dir = Path(run_dir) if run_dir else None
         with transaction.atomic():
-            token = self._demo_token()
+            token = self._demo_token(run_dir)
             admin_password = self._admin_password(reset=reset_admin_password)
             if run_dir is not None:
-                self._keep_files(run_dir, token.key, admin_password)
+                self._keep_files(run_dir, token, admin_password)
 
         if reset_admin_password:
             self.stdout.write(f"Admin login: {base_url}/admin/ user {ADMIN_USERNAME} password {admin_password}")
             return
-        self.stdout.write(f"Demo API token (user {DEMO_USERNAME}): {token.key}")
+        self.stdout.write(f"Demo API token (user {DEMO_USERNAME}): {token}")
         if admin_password is not None:
             # Printed when it was generated; with --run-dir also kept in run_dir for the banner.
             self.stdout.write(
@@ -70,16 +75,21 @@ class Command(BaseCommand):
             if not os.environ.get("DEMO_ADMIN_PASSWORD"):
                 source = "unchanged; `make admin-password` resets and prints it"
             self.stdout.write(f"Admin login: {base_url}/admin/ user {ADMIN_USERNAME} (password: {source})")
-        self.stdout.write(self._curl_example(base_url, token.key))
+        self.stdout.write(self._curl_example(base_url, token))
 
-    def _demo_token(self):
+    def _demo_token(self, run_dir):
+        """The demo user's token: the one kept in `run_dir` while it works, else a new one."""
         user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
         if created:
             # An API client, not a person: it authenticates with its token only.
             user.set_unusable_password()
             user.save(update_fields=["password"])
-        token, _ = Token.objects.get_or_create(user=user)
-        return token
+        kept = run_dir / TOKEN_FILE if run_dir is not None else None
+        if kept is not None and kept.exists():
+            key = kept.read_text().strip()
+            if key and api_token_is_valid(user, key):
+                return key
+        return api_token_rotate(user)
 
     def _admin_password(self, reset=False):
         """Set the admin password from DEMO_ADMIN_PASSWORD, or generate one for a new admin.
