@@ -8,16 +8,28 @@ from payments.webhooks.api import BraintreeWebhookApi
 
 app_name = "payments"
 
+
+def with_and_without_slash(route, view, name):
+    """The route, and the same view without the trailing slash.
+
+    A client that builds `POST /api/orders` would otherwise meet Django's APPEND_SLASH: a
+    redirect that turns the POST into a GET, or (with DEBUG) an error. Both spellings answer the
+    same; the schema, `Location` and `reverse()` use the canonical one with the slash
+    (payments/http/openapi.py leaves the twin out of the schema).
+    """
+    return [path(route, view, name=name), path(route.removesuffix("/"), view, name=f"{name}-no-slash")]
+
+
 urlpatterns = [
-    path("api/orders/", OrderListCreateApi.as_view(), name="order-list"),
-    path("api/orders/<uuid:order_id>/", OrderDetailApi.as_view(), name="order-detail"),
+    *with_and_without_slash("api/orders/", OrderListCreateApi.as_view(), "order-list"),
+    *with_and_without_slash("api/orders/<uuid:order_id>/", OrderDetailApi.as_view(), "order-detail"),
+    *with_and_without_slash("api/orders/<uuid:order_id>/refunds/", RefundListCreateApi.as_view(), "refund-list"),
+    *with_and_without_slash(
+        "api/orders/<uuid:order_id>/refunds/<uuid:refund_id>/", RefundDetailApi.as_view(), "refund-detail"
+    ),
+    *with_and_without_slash("webhooks/braintree/", BraintreeWebhookApi.as_view(), "webhook-braintree"),
     path("healthz", HealthApi.as_view(), name="healthz"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("", ops_views.dashboard, name="dashboard"),
     path("ops/dashboard.json", ops_views.dashboard_data, name="dashboard-data"),
-    path("api/orders/<uuid:order_id>/refunds/", RefundListCreateApi.as_view(), name="refund-list"),
-    path(
-        "api/orders/<uuid:order_id>/refunds/<uuid:refund_id>/", RefundDetailApi.as_view(), name="refund-detail"
-    ),
-    path("webhooks/braintree/", BraintreeWebhookApi.as_view(), name="webhook-braintree"),
 ]

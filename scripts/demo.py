@@ -4,10 +4,13 @@
 
 Submits approved, processor-declined, gateway-rejected (5001.00 and the fraud nonce),
 processor-unavailable (3000.00, retried, then failed) orders and duplicate pairs sent with one
-Idempotency-Key, at `--rate` orders per second with a progress bar; polls every order until it is
-final; prints a table of outcomes per kind and the time to final status (server side: the order's
-`updated_at - created_at`, p50 / p99 / max). Exits 1 if an order is not final in `--timeout`
-seconds or ends other than its kind should.
+Idempotency-Key (every kind at least once, the rest drawn by weight), at `--rate` orders per second
+with a progress bar; polls every order until it is final; prints a table of outcomes per kind and
+the time to final status (server side: the order's `updated_at - created_at`, p50 / p99 / max).
+Then refunds two paid orders: one in full before its sale settles (a void) and one in part (2.00),
+which waits for the settlement `make run`'s gateway makes after a few seconds and then refunds;
+prints them too. Exits 1 if an order or refund is not final in `--timeout` seconds or ends other
+than it should.
 
 The API token: `--token`, else `DEMO_TOKEN`, else `.run/demo-token`, which `make run` writes
 (`bootstrap_demo --run-dir .run`) beside the banner it prints.
@@ -60,6 +63,42 @@ KINDS = [
 ]
 
 
+@dataclass(frozen=True)
+class RefundKindPlan:
+    name: str
+    amount: str | None  # None: everything not yet refunded
+    expected_kind: str  # void (the sale had not settled) or refund (a credit after settlement)
+
+
+# Each is asked of an approved order as soon as it is paid. The full refund comes before the sale
+# settles, so the gateway voids it; the partial one cannot void a sale, so it waits for the
+# settlement (`make run`'s gateway settles a few seconds after the sale) and then refunds.
+REFUND_PLANS = [
+    RefundKindPlan("full refund", None, "void"),
+    RefundKindPlan("partial 2.00", "2.00", "refund"),
+]
+FINAL_REFUND = {"succeeded", "failed", "needs_review"}
+
+
+@dataclass
+class RefundRequest:
+    plan: RefundKindPlan
+    order_id: str
+    refund_id: str | None = None
+    http_statuses: list = field(default_factory=list)
+    replayed: bool = False
+    final: dict | None = None
+
+    @property
+    def ok(self):
+        return bool(
+            self.final
+            and self.final["status"] == "succeeded"
+            and self.final["kind"] == self.plan.expected_kind
+            and self.replayed
+        )
+
+
 @dataclass
 class Submission:
     kind: Kind
@@ -81,8 +120,10 @@ def read_token(explicit):
 
 
 def plan(count, seed):
+    """`count` (kind, amount) pairs: each kind once (while `count` allows), the rest drawn by weight."""
     rng = random.Random(seed)
-    kinds = rng.choices(KINDS, weights=[k.weight for k in KINDS], k=count)
+    kinds = KINDS[:count] + rng.choices(KINDS, weights=[k.weight for k in KINDS], k=max(0, count - len(KINDS)))
+    rng.shuffle(kinds)
     orders = []
     for kind in kinds:
         low, high = (Decimal(a) for a in kind.amounts)
@@ -106,6 +147,22 @@ def submit(session, base_url, kind, amount, run_id, index):
             submission.duplicate_ids.add(response.json()["id"])
     submission.order_id = next(iter(submission.duplicate_ids), None)
     return submission
+
+
+def refund(session, base_url, plan, order_id, run_id):
+    """Ask for one refund, and again with the same Idempotency-Key: the second is a marked replay."""
+    request = RefundRequest(plan=plan, order_id=order_id)
+    body = {} if plan.amount is None else {"amount": plan.amount}
+    headers = {"Idempotency-Key": f"demo-{run_id}-refund-{plan.name}"}
+    ids = set()
+    for _ in range(2):
+        response = session.post(f"{base_url}/api/orders/{order_id}/refunds/", json=body, headers=headers, timeout=10)
+        request.http_statuses.append(response.status_code)
+        if response.status_code == 202:
+            ids.add(response.json()["id"])
+            request.replayed = response.headers.get("Idempotent-Replayed") == "true"
+    request.refund_id = next(iter(ids), None) if len(ids) == 1 else None
+    return request
 
 
 def seconds_to_final(order):
@@ -151,6 +208,44 @@ def summarize(submissions):
         "max_s": max(times) if times else None,
     }
     return {"kinds": rows, "total": total}
+
+
+def paid_count(submissions):
+    return sum(1 for s in submissions if s.final and s.final["status"] == "paid")
+
+
+def summarize_refunds(refunds):
+    rows = []
+    for request in refunds:
+        final = request.final or {}
+        rows.append(
+            {
+                "refund": request.plan.name,
+                "order_id": request.order_id,
+                "refund_id": request.refund_id,
+                "amount": final.get("amount", request.plan.amount),
+                "expected_kind": request.plan.expected_kind,
+                "kind": final.get("kind"),
+                "status": final.get("status", "not final"),
+                "http": request.http_statuses,
+                "replayed": request.replayed,
+                "seconds": seconds_to_final(final) if final else None,
+                "ok": request.ok,
+            }
+        )
+    return rows
+
+
+def render_refunds(console, rows):
+    table = Table(title="make demo: refunds (each asked twice with one Idempotency-Key)")
+    for column in ("refund → kind", "order", "amount", "kind", "status", "replay marked", "s"):
+        table.add_column(column, justify="left" if column in ("refund → kind", "order") else "right")
+    for row in rows:
+        table.add_row(
+            f"{row['refund']} → {row['expected_kind']}", (row["order_id"] or "")[:8], row["amount"] or "all",
+            row["kind"] or "-", row["status"], "yes" if row["replayed"] else "no", seconds(row["seconds"]),
+        )
+    console.print(table)
 
 
 def seconds(value):
@@ -216,6 +311,9 @@ def main(argv=None):
         pending = []
         next_poll = 0.0
 
+        refunds = []
+        refunding = progress.add_task("refunds", total=len(REFUND_PLANS))
+
         def poll():
             for submission in list(pending):
                 if submission.order_id is None:
@@ -227,6 +325,21 @@ def main(argv=None):
                     submission.final = response.json()
                     pending.remove(submission)
                     progress.advance(settled)
+                    if submission.kind.expected == "paid" and submission.final["status"] == "paid":
+                        refund_next(submission)
+            for request in refunds:
+                if request.refund_id and request.final is None:
+                    url = f"{base_url}/api/orders/{request.order_id}/refunds/{request.refund_id}/"
+                    response = session.get(url, timeout=10)
+                    if response.status_code == 200 and response.json()["status"] in FINAL_REFUND:
+                        request.final = response.json()
+                        progress.advance(refunding)
+
+        def refund_next(submission):
+            # Right after the sale was paid, long before a real settlement (and before the
+            # simulator's few seconds): the full refund can still void it.
+            if len(refunds) < len(REFUND_PLANS):
+                refunds.append(refund(session, base_url, REFUND_PLANS[len(refunds)], submission.order_id, run_id))
 
         for index, (kind, amount) in enumerate(orders):
             # Paced from the start, so a slow answer does not lower the rate that follows.
@@ -241,13 +354,19 @@ def main(argv=None):
                 poll()
                 next_poll = time.monotonic() + 1.0
         deadline = time.monotonic() + args.timeout
-        while pending and time.monotonic() < deadline:
+
+        def waiting():
+            return pending or any(r.refund_id and r.final is None for r in refunds)
+
+        while waiting() and time.monotonic() < deadline:
             poll()
-            if pending:
+            if waiting():
                 time.sleep(0.5)
 
     summary = summarize(submissions)
+    summary["refunds"] = summarize_refunds(refunds)
     render(console, summary)
+    render_refunds(console, summary["refunds"])
     console.print("n: orders (a duplicate pair is two POSTs, one order); review: needs_review; open: not final; "
                   "odd: ended other than its kind should.")
     total = summary["total"]
@@ -259,7 +378,12 @@ def main(argv=None):
     if total["unexpected"]:
         console.print(f"[yellow]{total['unexpected']} order(s) ended other than their kind should[/yellow]")
         return 1
-    console.print(f"[green]All {total['orders']} orders final, each as its kind should end.[/green]")
+    odd_refunds = [r for r in summary["refunds"] if not r["ok"]]
+    if odd_refunds or len(summary["refunds"]) < min(len(REFUND_PLANS), paid_count(submissions)):
+        console.print(f"[red]{len(odd_refunds) or 'missing'} refund(s) not as planned (see the refunds table)[/red]")
+        return 1
+    console.print(f"[green]All {total['orders']} orders final, each as its kind should end; "
+                  f"{len(summary['refunds'])} refund(s) succeeded as planned.[/green]")
     return 0
 
 

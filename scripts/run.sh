@@ -28,6 +28,8 @@ rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 python manage.py migrate --noinput
 # Keeps the demo token (and a generated admin password) in .run/ for the banner and `make demo`.
 python manage.py bootstrap_demo --base-url "http://127.0.0.1:$WEB_PORT" --run-dir .run
+# What the last run left on the broker (the banner says it, and why it is harmless).
+python scripts/ready_banner.py --queued > .run/queued-at-start || echo "{}" > .run/queued-at-start
 procfile=Procfile.dev
 if [ "${FLOWER:-}" = "1" ]; then
   # honcho reads one Procfile: Procfile.dev plus the Flower line.

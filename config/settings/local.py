@@ -21,3 +21,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL",
     }
+
+# `make run` shows the whole life of a payment in a minute or two (docs/tutorial/getting-started.md):
+# retries of an unavailable processor back off 1, 2, 4 s (production: 2 s doubling to 60 s, six
+# times), and a partial refund of an unsettled sale looks again every 10 s. The local gateway
+# simulator settles each sale on its own after BRAINTREE_SIM_SETTLE_AFTER_SECONDS (Procfile.dev)
+# and posts the settlement webhook, which re-sends the waiting refund at once.
+PAYMENTS_RETRY_BACKOFF = env.int("PAYMENTS_RETRY_BACKOFF", default=1)
+PAYMENTS_RETRY_BACKOFF_MAX = env.int("PAYMENTS_RETRY_BACKOFF_MAX", default=4)
+PAYMENTS_MAX_RETRIES = env.int("PAYMENTS_MAX_RETRIES", default=3)
+PAYMENTS_REFUND_SETTLEMENT_POLL_SECONDS = env.int("PAYMENTS_REFUND_SETTLEMENT_POLL_SECONDS", default=10)

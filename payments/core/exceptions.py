@@ -85,9 +85,13 @@ class RefundNotAllowed(PaymentsError):
 
 
 class RefundTooLarge(PaymentsError):
-    """The amount exceeds what is left to refund (reserved refunds included)."""
+    """The amount exceeds what is left to refund (reserved refunds included).
 
-    http_status = status.HTTP_400_BAD_REQUEST
+    409, like RefundNotAllowed: the body is well formed, and the same request succeeds on an order
+    with enough left; what refuses it is the order's refunds so far.
+    """
+
+    http_status = status.HTTP_409_CONFLICT
 
 
 class RefundWaitsForSettlement(Exception):

@@ -8,6 +8,8 @@ the nonce, a credential or a gateway message that could echo the request.
 import logging
 import re
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 transition_log = logging.getLogger("payments.transitions")
 gateway_log = logging.getLogger("payments.gateway_calls")
@@ -83,3 +85,56 @@ def install_log_filters():
     trace = logging.getLogger("celery.app.trace")
     if not any(isinstance(f, DemoteTaskSuccess) for f in trace.filters):
         trace.addFilter(DemoteTaskSuccess())
+
+
+# The id of the request this thread serves (payments/http/request_id.py), for the log lines
+# written while it runs; "" outside a request (workers, beat, commands).
+_request_id = ContextVar("payments_request_id", default="")
+
+
+@contextmanager
+def request_id_bind(request_id):
+    """Log lines written inside the block carry `request_id`."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Handler filter: `%(request_id)s` is the request's id, `%(request_tag)s` " request_id=<id>" or "".
+
+    Django logs a request's 4xx/5xx line (`django.request`) after the middleware has returned, so
+    the id is read from the request the record carries first, then from the running request.
+    """
+
+    def filter(self, record):
+        request = getattr(record, "request", None)
+        request_id = getattr(request, "id", None) or _request_id.get()
+        record.request_id = request_id or "-"
+        record.request_tag = f" request_id={request_id}" if request_id else ""
+        return True
+
+
+_REQUEST_LINE = re.compile(r'"?([A-Z]+) ')
+
+
+class QuietAccessLog(logging.Filter):
+    """`runserver`'s access lines (`django.server`): successful reads and every error at DEBUG.
+
+    A polling client (the dashboard, `make demo`) would otherwise write a GET line every second,
+    and each 4xx/5xx is already logged once, with its request id, by `django.request`. Writes that
+    succeed (POST 202 ...) stay at INFO: they are the story of a run.
+    """
+
+    def filter(self, record):
+        status = getattr(record, "status_code", None)
+        if status is None:
+            return True
+        found = _REQUEST_LINE.match(str(record.args[0]) if record.args else "")
+        method = found.group(1) if found else ""
+        if status >= 400 or method in ("GET", "HEAD", "OPTIONS"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True

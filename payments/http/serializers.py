@@ -7,10 +7,14 @@
 - Text fields must be JSON strings; DRF would otherwise turn `123` or `true` into "123"/"True".
 - Unknown fields are refused (400), because a typo such as `"curency": "EUR"` would otherwise be
   ignored and the order charged in the default currency.
+- Free text that people read (a description) refuses control characters and the bidirectional
+  embedding, override and isolate characters: they can hide or reorder what a support person or
+  a log reader sees ("Trojan Source", CVE-2021-42574).
 """
 
 import copy
 import re
+import unicodedata
 
 from rest_framework import serializers
 
@@ -18,6 +22,24 @@ from rest_framework import serializers
 # or "Infinity", no thousands separators, and no non-ASCII digits ("١٢", which Decimal accepts).
 # The sign is accepted here so that "-5" gets the clearer "must be greater than zero" message.
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+# U+202A..U+202E (embeddings, overrides, PDF) and U+2066..U+2069 (isolates, PDI).
+BIDI_CONTROLS = frozenset(chr(code) for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def refuse_hidden_characters(value):
+    """Field validator: no control character (Unicode Cc: C0, DEL, C1) and no bidi control."""
+    for char in value:
+        if char in BIDI_CONTROLS:
+            raise serializers.ValidationError(
+                f"Must not contain the bidirectional control character U+{ord(char):04X}: it can reorder "
+                "what people see."
+            )
+        if unicodedata.category(char) == "Cc":
+            raise serializers.ValidationError(
+                f"Must not contain the control character U+{ord(char):04X} (tabs and line breaks included)."
+            )
 
 
 class StrictCharField(serializers.CharField):
@@ -49,13 +71,56 @@ class MoneyField(serializers.DecimalField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_a_string")
-        data = data.strip()
+        # No strip(): the schema's pattern (amount_pattern) is the whole rule, and it has no spaces.
         if not PLAIN_DECIMAL.fullmatch(data):
             self.fail("invalid")
         value = super().to_internal_value(data)
         if value <= 0:
             self.fail("not_positive")
         return value
+
+
+def _digits_between(low, high):
+    """A regex for the integers low..high written with as many digits as they (both the same length)."""
+    if low == high:
+        return low
+    if len(low) == 1:
+        return f"[{low}-{high}]"
+    if low[0] == high[0]:
+        return low[0] + "(?:" + _digits_between(low[1:], high[1:]) + ")"
+    rest = len(low) - 1
+    parts = [low[0] + "(?:" + _digits_between(low[1:], "9" * rest) + ")"]
+    if int(high[0]) - int(low[0]) > 1:
+        parts.append(f"[{int(low[0]) + 1}-{int(high[0]) - 1}][0-9]{{{rest}}}")
+    parts.append(high[0] + "(?:" + _digits_between("0" * rest, high[1:]) + ")")
+    return "|".join(parts)
+
+
+def amount_pattern(maximum):
+    """The regex of every amount MoneyField accepts up to `maximum`: more than zero, two decimals at most.
+
+    The OpenAPI schema publishes it (payments/http/openapi.py), so a client, a generated client or
+    a fuzzer knows exactly which strings are amounts; `"0.00"`, `"-1"`, `" 1"` and anything over
+    the maximum are not.
+    """
+    whole, cents = f"{maximum:.2f}".split(".")
+    if int(whole) < 1:
+        # A maximum below 1.00 is no real configuration: publish the format only.
+        return r"^0*[0-9]+(?:\.[0-9]{1,2})?$"
+    fraction = r"(?:\.[0-9]{1,2})?"
+    choices = [r"0*0\.(?:0[1-9]|[1-9][0-9]?)"]  # 0.01 .. 0.99
+    for length in range(1, len(whole) + 1):
+        low = "1" + "0" * (length - 1)
+        high = "9" * length if length < len(whole) else str(int(whole) - 1)
+        if int(high) >= int(low):
+            choices.append("0*(?:" + _digits_between(low, high) + ")" + fraction)
+    # The maximum's own whole part, with a fraction of at most its cents ("tu").
+    tens, units = int(cents[0]), int(cents[1])
+    fractions = [rf"\.[0-{tens}]", rf"\.{tens}[0-{units}]"]
+    if tens > 0:
+        fractions.append(rf"\.[0-{tens - 1}][0-9]")
+    choices.append(f"0*{whole}(?:" + "|".join(fractions) + ")?")
+    return "^(?:" + "|".join(choices) + ")$"
 
 
 class UnknownFieldsMixin:
@@ -97,6 +162,22 @@ class ClassCachedFieldsMixin:
             built = super().get_fields()
             cls._class_built_fields = built
         return copy.deepcopy(built)
+
+
+class OptionalChoiceField(serializers.ChoiceField):
+    """A read-only choice whose absence is `null` on the wire, never `""`.
+
+    The model keeps a blank string for "none yet" (dispute status, refund kind); a client's
+    generated enum has no blank member, so the answer says `null`, which the schema declares.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return None if value in ("", None) else super().to_representation(value)
 
 
 class ErrorDetailSerializer(serializers.Serializer):

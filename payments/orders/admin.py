@@ -1,14 +1,17 @@
 """Django admin for orders and their event log.
 
-Money, status and gateway fields are read-only: every state change goes through a service, so
-the actions below call services and report refused transitions as messages. An action records
-its admin user on the events it appends and in Django's admin log; saving the change form writes
-the editable field (description) only, never a full row over what a worker wrote meanwhile.
+An order's page is a record, not a form: every column is a payment fact or the delivery's
+bookkeeping, written by the services, so nothing on it is editable and it has no Save button.
+Changes go through the actions (re-verify, re-queue, refund), which call services and report a
+refused transition as a message; an action records its admin user on the events it appends and
+in Django's admin log. The page groups the fields (summary, gateway, refunds and disputes, and the
+delivery internals folded away, each explained).
 """
 
 from django.contrib import admin, messages
+from django.utils.safestring import mark_safe
 
-from payments.core.display import compact_datetime, short_id_with_copy, status_badge
+from payments.core.display import COPY_ID_SCRIPT, compact_datetime, short_id_with_copy, status_badge
 from payments.core.exceptions import GatewayError, IllegalTransition
 from payments.models import Order, OrderEvent
 from payments.orders.services import order_requeue, order_reverify
@@ -18,11 +21,17 @@ class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    fields = (
-        "created_at", "action", "from_status", "to_status", "outcome", "transaction_id", "actor", "detail"
-    )
+    fields = ("at", "action", "from_status", "to_status", "outcome", "transaction_id", "actor", "detail")
     readonly_fields = fields
+
+    @admin.display(description="at", ordering="created_at")
+    def at(self, event):
+        return compact_datetime(event.created_at)
     ordering = ("id",)
+
+    def has_view_permission(self, request, obj=None):
+        # The event log is part of the order's record: whoever may see the order sees it.
+        return request.user.has_perm("payments.view_order") or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -36,6 +45,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     # Trimmed to fit 1400 px: an 8-character id (copy for the whole), a badge, money in one cell.
     list_display = ("short_id", "status_badge", "money", "owner", "short_transaction_id", "created")
+
+    class Media:
+        js = (COPY_ID_SCRIPT,)
     list_display_links = ("short_id",)
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=id", "=transaction_id", "owner__username")
@@ -46,14 +58,51 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ("reverify_with_gateway", "requeue")
     # The nonce is a spent or spendable credential: never shown, never editable.
     exclude = ("payment_method_nonce",)
+    fieldsets = (
+        (None, {"fields": (
+            ("id", "status_badge"), ("money", "owner"), "description", "failure_reason", "status_detail",
+            ("created_at", "updated_at"),
+        )}),
+        ("Gateway", {"fields": (
+            ("transaction_id", "gateway_status"), ("processor_response_code", "processor_response_text"),
+            ("gateway_rejection_reason", "error_codes"), ("merchant_account_id", "last_sale_outcome"),
+        )}),
+        ("Refunds and disputes", {"fields": (
+            ("refunded_amount", "settlement_checked_at"), ("dispute_status", "dispute_amount", "dispute_reason"),
+            ("dispute_id", "dispute_updated_at"),
+        )}),
+        ("Delivery internals", {
+            "classes": ("collapse",),
+            "description": mark_safe(  # a constant: no value of a row goes in
+                "<ul style='margin:0 0 8px 16px'>"
+                "<li><b>claims</b>: how often a worker took the order for a charge (past PAYMENTS_MAX_CLAIMS it is parked).</li>"
+                "<li><b>sale attempt</b>: which sale the next call is; it names the api_request_key and moves on only "
+                "after a definite processor failure (3000).</li>"
+                "<li><b>lease expires at</b>: until when the current claim holds; another worker may claim after it.</li>"
+                "<li><b>ever claimed</b>: a worker took it once, so the next claim searches the gateway before selling.</li>"
+                "<li><b>idempotency key</b> and <b>request fingerprint</b>: the client's Idempotency-Key and the hash "
+                "of the body it came with (a replay must match it).</li></ul>"
+            ),
+            "fields": (("claims", "sale_attempt"), ("lease_expires_at", "ever_claimed"),
+                       "idempotency_key", "request_fingerprint"),
+        }),
+    )
+
     def get_readonly_fields(self, request, obj=None):
-        # Everything but the editable fields, derived from the model so that a column added
-        # later for the workers is read-only from the start.
-        return [
-            field.name
-            for field in Order._meta.concrete_fields
-            if field.name not in self.editable_fields and field.name not in self.exclude
-        ]
+        # Every column, derived from the model so that a column added later for the workers is
+        # read-only from the start, and the composed displays of the fieldsets.
+        columns = [field.name for field in Order._meta.concrete_fields if field.name not in self.exclude]
+        return [*columns, "status_badge", "money"]
+
+    def has_change_permission(self, request, obj=None):
+        # The page of one order is read-only (no form, no Save button); the actions on the list,
+        # which need the change permission, still ask Django's own answer.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or super().has_change_permission(request, obj)
 
     @admin.display(description="id", ordering="id")
     def short_id(self, order):
@@ -82,16 +131,9 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    # The only fields a person may change; every other column belongs to the services.
-    editable_fields = ("description",)
-
     def save_model(self, request, obj, form, change):
-        """Write the editable fields only: the form's instance was read before the POST's save,
-        and a full-row save would write back the status and gateway fields as they were then,
-        undoing a worker's transition with no event."""
-        if not change:
-            raise PermissionError("Orders are created through the API only.")
-        obj.save(update_fields=[name for name in self.editable_fields if name in form.changed_data])
+        """Never write a row from a form: every column belongs to the services."""
+        raise PermissionError("Orders change through their actions only.")
 
     @admin.action(description="Re-verify with gateway", permissions=["change"])
     def reverify_with_gateway(self, request, queryset):

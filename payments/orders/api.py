@@ -7,10 +7,11 @@ output. Views never talk to the gateway and never assign a status: the services 
 from django.urls import reverse
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments.http.headers import replay_headers
+from payments.http.pagination import StrictPageNumberPagination
 from payments.http.parsers import BoundedJSONParser, idempotency_key_from
 from payments.http.renderers import API_RENDERERS
 from payments.http.throttling import OrderCreateRateThrottle
@@ -29,12 +30,12 @@ class OrderListCreateApi(APIView):
     renderer_classes = API_RENDERERS
     description = (
         "Submit an order (POST, answered 202 at once; the charge runs in the background) or list "
-        "orders, newest first. You see your own orders; staff see everyone's."
+        "orders, newest first. You see your own orders; holders of the view-order permission see everyone's."
     )
 
     parser_classes = [BoundedJSONParser]
     # Read by drf-spectacular too, which then documents the page envelope of the list.
-    pagination_class = PageNumberPagination
+    pagination_class = StrictPageNumberPagination
 
     def get_throttles(self):
         # Reads stay under the general limits; only submissions cost a slot of the per-user
@@ -73,7 +74,7 @@ class OrderListCreateApi(APIView):
         return Response(
             OrderOutputSerializer(result.order).data,
             status=status.HTTP_202_ACCEPTED,
-            headers={"Location": location},
+            headers={"Location": location, **replay_headers(result.created)},
         )
 
 

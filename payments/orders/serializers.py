@@ -8,12 +8,19 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from payments.core.statuses import OrderStatus
+from payments.core.statuses import DisputeStatus, OrderStatus
 from payments.gateways.codes import errors_explained, rejection_reason_message
-from payments.http.serializers import ClassCachedFieldsMixin, MoneyField, StrictCharField, UnknownFieldsMixin
+from payments.http.serializers import (
+    ClassCachedFieldsMixin,
+    MoneyField,
+    OptionalChoiceField,
+    StrictCharField,
+    UnknownFieldsMixin,
+    refuse_hidden_characters,
+)
 from payments.models import Order
 
 # Braintree's nonces are drawn from letters, digits, "-" and "_": UUIDs (36 characters),
@@ -27,6 +34,20 @@ NONCE_ALPHABET = RegexValidator(
     r"^[A-Za-z0-9_-]+\Z",
     message='A payment method nonce may contain only letters, digits, "-" and "_".',
 )
+
+
+# What refuse_hidden_characters lets through, as a schema pattern: no control character (Unicode
+# Cc: U+0000-U+001F, U+007F-U+009F) and no bidirectional control (U+202A-U+202E, U+2066-U+2069).
+# (Lone surrogates, which DRF refuses too, are no Unicode text: a UTF-8 body cannot carry them.)
+# A test checks the pattern against the validator, character by character.
+DESCRIPTION_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*$"
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": Order._meta.get_field("description").max_length, "pattern": DESCRIPTION_PATTERN}
+)
+class DescriptionField(StrictCharField):
+    """Free text people read: the schema states exactly which characters it accepts."""
 
 
 class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
@@ -51,12 +72,17 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         "(the keys of BRAINTREE_MERCHANT_ACCOUNTS). "
         "Defaults to USD (required when USD is not configured).",
     )
-    description = StrictCharField(
+    description = DescriptionField(
         max_length=Order._meta.get_field("description").max_length,
         required=False,
         allow_blank=True,
         default="",
-        help_text="Free text shown to the customer and support staff.",
+        # Kept as sent: a trimmed value would let 256 characters with a trailing space through a
+        # 255-character limit the schema states.
+        trim_whitespace=False,
+        validators=[refuse_hidden_characters],
+        help_text="Free text shown to the customer and support staff: no control characters "
+        "(line breaks included) and no bidirectional control characters (U+202A-U+202E, U+2066-U+2069).",
     )
 
     def __init__(self, *args, **kwargs):
@@ -91,6 +117,12 @@ class OrderListFilterSerializer(serializers.Serializer):
         help_text="Only orders in this public status.",
     )
 
+    def to_internal_value(self, data):
+        # `?status=` would otherwise count as no filter at all, and list every order.
+        if data.get("status") == "":
+            raise serializers.ValidationError({"status": ['"" is not a valid choice.']})
+        return super().to_internal_value(data)
+
 
 class GatewayErrorSerializer(serializers.Serializer):
     """One Braintree validation error of a sale: its code and what it means."""
@@ -99,6 +131,8 @@ class GatewayErrorSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="Braintree's message for the code.")
 
 
+# The schema (and a generated client) calls it "Order".
+@extend_schema_serializer(component_name="Order")
 class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer):
     """An order as API clients see it. The nonce and delivery bookkeeping stay private."""
 
@@ -111,7 +145,16 @@ class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer)
         help_text="`error_codes` explained: one `{code, message}` per Braintree validation error."
     )
     failure_reason = serializers.CharField(
-        help_text="Why the order failed or waits for review, in words (blank while it is fine)."
+        help_text="Why the order failed or was parked for review, in words. Blank unless something "
+        "failed: an order that is only waiting says why in `status_detail`."
+    )
+    status_detail = serializers.CharField(
+        help_text="Why a pending or processing order is still waiting, e.g. a retry after the "
+        "processor was unavailable (blank when there is nothing to say, and once the order ends)."
+    )
+    dispute_status = OptionalChoiceField(
+        choices=DisputeStatus.choices,
+        help_text="The latest dispute's status, or null when the order was never disputed.",
     )
     gateway_rejection_reason = serializers.CharField(
         help_text="Braintree's gateway_rejection_reason of a rejected sale, e.g. fraud or "
@@ -138,6 +181,7 @@ class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer)
             "updated_at",
             "errors",
             "failure_reason",
+            "status_detail",
             "gateway_rejection_reason",
             "gateway_rejection_message",
             # After the sale.
@@ -153,7 +197,6 @@ class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer)
                 "partially_refunded → refunded, or settlement_declined."
             },
             "refunded_amount": {"help_text": "Sum of the order's succeeded refunds and voids."},
-            "dispute_status": {"help_text": "The latest dispute: open, won, lost, accepted, or blank."},
             "transaction_id": {"help_text": "Braintree transaction id, once a sale exists."},
             "gateway_status": {
                 "help_text": "Raw Braintree status, e.g. submitted_for_settlement or processor_declined."

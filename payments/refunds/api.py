@@ -6,11 +6,13 @@ Thin like payments/orders/api.py: parse with a serializer, call one service or s
 from django.urls import reverse
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments.http.headers import replay_headers
+from payments.http.pagination import StrictPageNumberPagination
 from payments.http.parsers import BoundedJSONParser, idempotency_key_from
+from payments.http.throttling import RefundCreateRateThrottle
 from payments.orders.selectors import order_get_for_owner
 from payments.refunds import schema
 from payments.refunds.selectors import refund_get_for_order, refund_list_for_order
@@ -29,7 +31,15 @@ class RefundListCreateApi(APIView):
     """`/api/orders/<id>/refunds/`: ask for a refund, or list the order's refunds."""
 
     parser_classes = [BoundedJSONParser]
-    pagination_class = PageNumberPagination
+    pagination_class = StrictPageNumberPagination
+
+    def get_throttles(self):
+        # Each refund request may move money back: its own per-user budget, spent before the body
+        # is parsed or anything is stored.
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(RefundCreateRateThrottle())
+        return throttles
 
     @schema.refunds_list
     def get(self, request, order_id):
@@ -51,7 +61,9 @@ class RefundListCreateApi(APIView):
             reverse("payments:refund-detail", kwargs={"order_id": order.pk, "refund_id": result.refund.pk})
         )
         return Response(
-            RefundOutputSerializer(result.refund).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}
+            RefundOutputSerializer(result.refund).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location, **replay_headers(result.created)},
         )
 
 

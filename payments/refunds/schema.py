@@ -18,22 +18,16 @@ ERROR_404 = OpenApiResponse(
     description="No such order (or refund) among the caller's orders; someone else's answers the same.",
 )
 
-ORDER_ID_PARAMETER = OpenApiParameter(
-    "order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id."
-)
-
-ERROR_404 = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="No such order (or refund) among the caller's orders; someone else's answers the same.",
-)
 REFUND_EXAMPLE = {
     "id": "6d1f0a8e-3b7c-4d2a-9e5f-1a2b3c4d5e6f",
     "order": "0b6a4f3e-8d0c-4c3a-9a1f-2f5d8e7c6b1a",
     "amount": "5.00",
+    "currency": "USD",
     "status": "pending",
-    "kind": "",
+    "kind": None,
     "transaction_id": None,
     "failure_reason": "",
+    "status_detail": "",
     "created_at": "2026-01-02T12:00:00Z",
     "updated_at": "2026-01-02T12:00:00Z",
 }
@@ -81,9 +75,8 @@ refunds_create = extend_schema(
         ),
         400: OpenApiResponse(
             VALIDATION_ERROR_SCHEMA,
-            description="Invalid body, or an amount over the refundable remainder.",
+            description="Invalid body; each field lists its messages.",
             examples=[
-                OpenApiExample("Too large", value={"detail": "The amount exceeds the refundable remainder of 7.00."}),
                 OpenApiExample("Not a string", value={"amount": ['Send the amount as a string, e.g. "12.34"; '
                                                                  "JSON numbers are not accepted."]}),
             ],
@@ -92,8 +85,13 @@ refunds_create = extend_schema(
         404: ERROR_404,
         409: OpenApiResponse(
             ErrorDetailSerializer,
-            description="The order is not paid (or already refunded in full), or the first request "
-            "with this Idempotency-Key is still being processed.",
+            description="The order cannot be refunded this much now: it is not paid, it is already refunded "
+            "in full, or the amount exceeds what is left to refund (refunds under way count). Or the first "
+            "request with this Idempotency-Key is still being processed.",
+            examples=[
+                OpenApiExample("Too large", value={"detail": "The amount exceeds the refundable remainder of 7.00."}),
+                OpenApiExample("Not paid", value={"detail": "Only a paid order can be refunded; this one is pending."}),
+            ],
         ),
         422: OpenApiResponse(ErrorDetailSerializer, description="This Idempotency-Key was used with another body."),
     },

@@ -34,6 +34,7 @@ from payments.core.exceptions import (
     RefundWaitsForSettlement,
 )
 from payments.core.idempotency import try_lock_idempotency_key
+from payments.core.leases import lease_kept
 from payments.core.lifecycle import (
     Action,
     Outcome,
@@ -45,6 +46,7 @@ from payments.core.lifecycle import (
 )
 from payments.core.statuses import (
     REFUND_RESERVING_STATUSES,
+    REFUND_TRANSITIONS,
     REFUNDABLE_ORDER_STATUSES,
     TRANSACTION_SETTLED_STATUSES,
     TRANSACTION_UNSETTLED_STATUSES,
@@ -67,23 +69,6 @@ from payments.tasks import refund_order_task
 logger = logging.getLogger(__name__)
 CENTS = Decimal("0.01")
 
-# The refund's own moves; like an order's, none goes back once money may have moved.
-REFUND_TRANSITIONS = {
-    RefundStatus.PENDING: {RefundStatus.PROCESSING, RefundStatus.FAILED, RefundStatus.NEEDS_REVIEW},
-    RefundStatus.PROCESSING: {
-        RefundStatus.PROCESSING,
-        # Only while waiting for settlement, before any write to the gateway.
-        RefundStatus.PENDING,
-        RefundStatus.SUCCEEDED,
-        RefundStatus.FAILED,
-        RefundStatus.NEEDS_REVIEW,
-    },
-    RefundStatus.NEEDS_REVIEW: {RefundStatus.PENDING, RefundStatus.SUCCEEDED, RefundStatus.FAILED},
-    RefundStatus.SUCCEEDED: set(),
-    RefundStatus.FAILED: set(),
-}
-
-
 @dataclass(frozen=True)
 class RefundCreateResult:
     refund: Refund
@@ -102,8 +87,10 @@ def refund_reserved_total(order):
     return total or Decimal("0.00")
 
 
-def refund_create(*, order_id, amount=None, idempotency_key=None):
+def refund_create(*, order_id, amount=None, idempotency_key=None, reason=""):
     """Reserve a refund of `amount` (None: the whole remainder) and dispatch it after commit.
+
+    `reason` (an admin's words) is kept on the request's event.
 
     Raises RefundNotAllowed (409) unless the order is paid or partially refunded, RefundTooLarge
     (400) past the refundable remainder, and the Idempotency-Key errors of order creation.
@@ -131,7 +118,8 @@ def refund_create(*, order_id, amount=None, idempotency_key=None):
             refund = Refund.objects.create(
                 order=order, amount=amount, idempotency_key=idempotency_key, request_fingerprint=fingerprint
             )
-            event_record(order, Action.REFUND, outcome=Outcome.REFUND_REQUESTED, detail=_detail(refund))
+            detail = _detail(refund, reason=reason) if reason else _detail(refund)
+            event_record(order, Action.REFUND, outcome=Outcome.REFUND_REQUESTED, detail=detail)
             refund_id = refund.pk
             transaction.on_commit(lambda: publish(refund_order_task, refund_id))
     except IntegrityError:
@@ -187,6 +175,7 @@ def refund_claim(refund_id):
                 RefundStatus.NEEDS_REVIEW,
                 lease_expires_at=None,
                 failure_reason=f"Claimed {refund.claims} times without a decision.",
+                status_detail="",
             )
             return None
         refund_transition_locked(
@@ -206,10 +195,13 @@ def refund_charge(*, refund_id):
     if refund is None:
         return None
     try:
-        return _refund_claimed(refund)
+        # Renewed while the gateway calls run; lapses within one lease if this worker dies.
+        with lease_kept(refund):
+            return _refund_claimed(refund)
     except GatewayUnavailable:
         Refund.objects.filter(pk=refund.pk, status=RefundStatus.PROCESSING, claims=refund.claims).update(
-            lease_expires_at=timezone.now()
+            lease_expires_at=timezone.now(),
+            status_detail="No answer from the gateway; retrying (the retry looks at the gateway before writing).",
         )
         raise
     except GatewayMisconfigured as exc:
@@ -311,7 +303,8 @@ def _refund_wait(refund):
                 RefundStatus.PENDING,
                 claims=max(locked.claims - 1, 0),
                 lease_expires_at=None,
-                failure_reason="Waiting for the sale to settle (a partial refund cannot void it).",
+                # Waiting is not failing: failure_reason stays blank.
+                status_detail="Waiting for the sale to settle (a partial refund cannot void it).",
             )
 
 
@@ -332,6 +325,7 @@ def _refund_record_success(refund_id, txn, *, kind, adopted=False):
             transaction_id=txn.id,
             gateway_status=txn.status,
             failure_reason="",
+            status_detail="",
             lease_expires_at=None,
         )
         refunded = order.refunded_amount + refund.amount
@@ -355,7 +349,12 @@ def _refund_record_failure(refund_id, *, reason, error_codes=()):
         if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
             return refund
         return refund_transition_locked(
-            refund, RefundStatus.FAILED, failure_reason=reason[:255], error_codes=list(error_codes), lease_expires_at=None
+            refund,
+            RefundStatus.FAILED,
+            failure_reason=reason[:255],
+            status_detail="",
+            error_codes=list(error_codes),
+            lease_expires_at=None,
         )
 
 
@@ -366,7 +365,7 @@ def refund_park(refund_id, *, reason):
         if RefundStatus.NEEDS_REVIEW not in REFUND_TRANSITIONS[refund.status]:
             return refund
         return refund_transition_locked(
-            refund, RefundStatus.NEEDS_REVIEW, failure_reason=reason[:255], lease_expires_at=None
+            refund, RefundStatus.NEEDS_REVIEW, failure_reason=reason[:255], status_detail="", lease_expires_at=None
         )
 
 
@@ -378,9 +377,11 @@ def refund_give_up(*, refund_id, reason):
             return refund
         if not refund.ever_sent:
             # Nothing was written to the gateway: back to pending, for the settlement tracker's sweep.
-            return refund_transition_locked(refund, RefundStatus.PENDING, lease_expires_at=None, failure_reason=reason[:255])
+            return refund_transition_locked(
+                refund, RefundStatus.PENDING, lease_expires_at=None, status_detail=f"Waiting for a retry: {reason}"[:255]
+            )
         return refund_transition_locked(
-            refund, RefundStatus.NEEDS_REVIEW, failure_reason=reason[:255], lease_expires_at=None
+            refund, RefundStatus.NEEDS_REVIEW, failure_reason=reason[:255], status_detail="", lease_expires_at=None
         )
 
 

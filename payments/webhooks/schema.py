@@ -7,6 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 
+from payments.http.openapi import VALIDATION_ERROR_SCHEMA
+from payments.http.serializers import ErrorDetailSerializer
 from payments.webhooks.serializers import BraintreeWebhookInputSerializer
 
 webhooks_braintree_challenge = extend_schema(
@@ -15,9 +17,17 @@ webhooks_braintree_challenge = extend_schema(
     summary="Braintree's verification challenge",
     description="Braintree checks a new webhook URL with `?bt_challenge=<hex>`; the answer is "
     "`public_key|signature`, computed by the SDK (`WebhookNotification.verify`).",
-    parameters=[OpenApiParameter("bt_challenge", str, OpenApiParameter.QUERY, required=True)],
-    responses={200: OpenApiResponse(OpenApiTypes.STR), 400: OpenApiResponse(description="Missing challenge."),
-               403: OpenApiResponse(description="Not a valid challenge.")},
+    # The SDK verifies only what Braintree sends: 20 to 32 lower-case hex digits; anything else is 403.
+    parameters=[
+        OpenApiParameter(
+            "bt_challenge", {"type": "string", "pattern": "^[a-f0-9]{20,32}$"}, OpenApiParameter.QUERY, required=True
+        )
+    ],
+    responses={
+        (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="`public_key|signature`."),
+        400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Missing challenge."),
+        403: OpenApiResponse(ErrorDetailSerializer, description="Not a valid challenge."),
+    },
 )
 
 webhooks_braintree_notify = extend_schema(
@@ -38,7 +48,7 @@ webhooks_braintree_notify = extend_schema(
             "WebhookAccepted",
             {"id": serializers.IntegerField(), "kind": serializers.CharField(), "duplicate": serializers.BooleanField()},
         ),
-        400: OpenApiResponse(description="Missing form fields."),
-        403: OpenApiResponse(description="Bad signature: nothing was stored."),
+        400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Missing form fields."),
+        403: OpenApiResponse(ErrorDetailSerializer, description="Bad signature: nothing was stored."),
     },
 )

@@ -26,8 +26,10 @@ def test_schema_documents_every_answer_of_order_creation_and_the_idempotency_hea
     create = anonymous_client.get("/api/schema/", {"format": "json"}).json()["paths"]["/api/orders/"]["post"]
 
     # then
-    assert set(create["responses"]) == {"202", "400", "401", "409", "413", "415", "422", "429"}
-    assert "Location" in create["responses"]["202"]["headers"]
+    assert set(create["responses"]) == {"202", "400", "401", "409", "413", "415", "422", "429", "503"}
+    assert set(create["responses"]["202"]["headers"]) == {"Location", "Idempotent-Replayed"}
+    assert "Retry-After" in create["responses"]["429"]["headers"]
+    assert "Retry-After" in create["responses"]["503"]["headers"]
     headers = [p["name"] for p in create["parameters"] if p["in"] == "header"]
     assert headers == ["Idempotency-Key"]
     amount = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]

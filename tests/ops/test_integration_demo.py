@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from devtools.settings import FAST_SETTINGS
 from devtools.stack import (
@@ -26,14 +25,19 @@ from devtools.stack import (
     start_together,
     stop_together,
 )
+from payments.tokens.services import api_token_issue
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scripts" / "demo.py"
-# Seed 2 with 14 orders covers all seven kinds.
+# Every kind is planned at least once whatever the seed; 14 orders draw seven more by weight.
 ORDERS, SEED = 14, 2
+# The simulator settles each sale this long after it (`make run`'s gateway does the same, after
+# BRAINTREE_SIM_SETTLE_AFTER_SECONDS): the demo's partial refund waits for it, its full refund is
+# asked long before it and voids the sale.
+SETTLE_AFTER_SECONDS = 4
 
 
 def demo_module():
@@ -45,7 +49,10 @@ def demo_module():
 
 @pytest.fixture
 def web(tmp_path):
-    with RedisServer(run_dir=tmp_path) as redis_server, Simulator(run_dir=tmp_path) as sim:
+    with (
+        RedisServer(run_dir=tmp_path) as redis_server,
+        Simulator(run_dir=tmp_path, extra_args=("--settle-after", str(SETTLE_AFTER_SECONDS))) as sim,
+    ):
         env = environment(
             db_name=connection.settings_dict["NAME"],
             broker_url=redis_server.url(0),
@@ -63,7 +70,7 @@ def web(tmp_path):
 
 def test_demo_ends_with_every_order_final_and_each_kind_as_expected(web):
     # given a live stack and a client token
-    token = Token.objects.create(user=UserFactory()).key
+    token = api_token_issue(UserFactory())
     planned = collections.Counter(kind.name for kind, _ in demo_module().plan(ORDERS, SEED))
 
     # when the demo runs against it
@@ -81,14 +88,23 @@ def test_demo_ends_with_every_order_final_and_each_kind_as_expected(web):
     assert summary["total"]["unexpected"] == 0
     rows = {row["kind"]: row for row in summary["kinds"]}
     assert {name: row["orders"] for name, row in rows.items()} == dict(planned)
+    assert set(planned) == {kind.name for kind in demo_module().KINDS}
     for row in rows.values():
         assert row[row["expected"]] == row["orders"], row
     # a duplicate pair is two POSTs and one order
     pairs = rows["duplicate pair"]
     assert pairs["submitted"] == 2 * pairs["orders"]
     assert summary["total"]["max_s"] is not None
-    # and the table was printed for people
+    # and the two refunds: a void before settlement, a partial refund after it, each replay marked
+    refunds = {row["refund"]: row for row in summary["refunds"]}
+    assert {name: (r["kind"], r["status"], r["replayed"], r["http"]) for name, r in refunds.items()} == {
+        "full refund": ("void", "succeeded", True, [202, 202]),
+        "partial 2.00": ("refund", "succeeded", True, [202, 202]),
+    }
+    assert refunds["partial 2.00"]["amount"] == "2.00"
+    # and the tables were printed for people
     assert "time to final status" in run.stdout
+    assert "make demo: refunds" in run.stdout
     # and a 5001.00 rejection says why through the API (real SDK, simulator, worker, gunicorn)
     status, _, body = http_request(
         "GET", f"{web.url}/api/orders/?status=failed", headers={"Authorization": f"Token {token}"}

@@ -112,40 +112,30 @@ def test_the_admin_can_delete_neither_orders_nor_events(admin_client):
     assert Order.objects.filter(pk=order.pk).exists() and OrderEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_a_worker_transition_racing_an_admin_description_save_keeps_the_workers_status(
-    admin_client, fake, published, committed, monkeypatch
-):
-    # given a pending order, and a worker that charges it while the admin's save is in flight:
-    # after the admin view has read the row, before it saves
-    order = OrderFactory(amount=Decimal("10.00"), description="before")
-    read_order = OrderAdmin.get_object
-
-    def get_object_then_worker_runs(self, request, object_id, from_field=None):
-        stale = read_order(self, request, object_id, from_field)
-        if request.method == "POST":
-            with committed():
-                order_charge(order_id=order.pk)
-        return stale
-
-    monkeypatch.setattr(OrderAdmin, "get_object", get_object_then_worker_runs)
-    # when the admin saves a new description
-    response = admin_client.post(
-        reverse("admin:payments_order_change", args=[order.pk]), change_form(order, description="after")
-    )
-    # then the description is the admin's and everything else the worker's
-    assert response.status_code == 302
-    order.refresh_from_db()
-    assert order.description == "after"
-    assert order.status == OrderStatus.PAID
-    assert order.transaction_id and order.gateway_status == "submitted_for_settlement"
-    assert order.payment_method_nonce == ""
-    assert order.claims == 1
-
-
-def test_the_change_form_edits_the_description_only(admin_client):
+def test_the_order_page_is_a_record_without_a_form_or_save_button(admin_client):
     # given
     order = OrderFactory(description="before")
     # when
     response = admin_client.get(reverse("admin:payments_order_change", args=[order.pk]))
-    # then
-    assert list(response.context["adminform"].form.fields) == ["description"]
+    # then every field is shown read-only, grouped, and nothing can be saved
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.fields) == []
+    assert response.context["has_change_permission"] is False
+    assert b'name="_save"' not in response.content
+    assert [name for name, _ in response.context["adminform"].fieldsets] == [
+        None, "Gateway", "Refunds and disputes", "Delivery internals"
+    ]
+
+
+def test_a_post_to_the_order_page_changes_nothing(admin_client):
+    # given
+    order = OrderFactory(amount=Decimal("10.00"), description="before")
+    # when an admin (or a forged form) posts new values
+    response = admin_client.post(
+        reverse("admin:payments_order_change", args=[order.pk]),
+        change_form(order, description="after", amount="1.00", status="paid"),
+    )
+    # then it is refused and the row is as the services wrote it
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert (order.description, order.amount, order.status) == ("before", Decimal("10.00"), OrderStatus.PENDING)

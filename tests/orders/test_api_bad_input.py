@@ -93,6 +93,12 @@ def post_json(api_client, django_capture_on_commit_callbacks):
         pytest.param("description", _valid(description=42), id="description as a number"),
         pytest.param("description", _valid(description="a\x00b"), id="description with a NUL"),
         pytest.param("description", _valid(description="\ud800"), id="description with a lone surrogate"),
+        pytest.param("description", _valid(description="Invoice \u202egpj.exe"), id="description with RLO U+202E"),
+        pytest.param("description", _valid(description="a\u2066b\u2069"), id="description with a bidi isolate"),
+        pytest.param("description", _valid(description="line\nbreak"), id="description with a newline"),
+        pytest.param("description", _valid(description="a\x1b[31mred"), id="description with an escape"),
+        pytest.param("description", _valid(description="a\x7f"), id="description with DEL"),
+        pytest.param("description", _valid(description="a\x85b"), id="description with a C1 control"),
         pytest.param("curency", _valid(curency="EUR"), id="unknown field"),
     ],
 )
@@ -206,6 +212,41 @@ def test_body_that_is_not_json_answers_400_with_a_detail(api_client, raw):
     assert response.status_code == 400
     assert response.json()["detail"].startswith("JSON parse error")
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        pytest.param('{"amount": "1.00", "payment_method_nonce": "fake-valid-nonce", "amount": "5000.00"}', "amount",
+                     id="top-level amount twice"),
+        pytest.param('{"amount": "1.00", "payment_method_nonce": "a", "payment_method_nonce": "a"}',
+                     "payment_method_nonce", id="the same value twice"),
+        pytest.param('{"amount": "1.00", "payment_method_nonce": "x", "meta": {"k": 1, "k": 2}}', "k",
+                     id="a nested key twice"),
+    ],
+)
+def test_a_key_sent_twice_answers_400_naming_it_and_stores_nothing(api_client, raw, key):
+    # given / when
+    response = api_client.post("/api/orders/", raw, content_type="application/json")
+    # then: never "the last one wins"
+    assert response.status_code == 400
+    assert response.json() == {key: ["This field appears more than once in the JSON body; send it once."]}
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["Café crème", "طلب رقم ٧", "Family 👨‍👩‍👧 order", "Tab-free text with punctuation: #1001 (gift)"],
+)
+def test_descriptions_in_any_script_with_emoji_joiners_are_accepted(
+    api_client, django_capture_on_commit_callbacks, description
+):
+    # when
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api_client.post("/api/orders/", _valid(description=description), format="json")
+    # then
+    assert response.status_code == 202, response.json()
+    assert Order.objects.get().description == description
 
 
 @pytest.mark.parametrize(

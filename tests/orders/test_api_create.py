@@ -47,10 +47,11 @@ def test_create_order_answers_202_with_the_order_and_its_location(api_client, us
         "updated_at": body["updated_at"],
         "errors": [],
         "failure_reason": "",
+        "status_detail": "",
         "gateway_rejection_reason": "",
         "gateway_rejection_message": "",
         "refunded_amount": "0.00",
-        "dispute_status": "",
+        "dispute_status": None,
         "dispute_amount": None,
         "dispute_reason": "",
     }

@@ -33,6 +33,9 @@ def test_replay_with_the_same_key_and_body_returns_the_same_order_without_a_seco
     assert replay["Location"] == first["Location"]
     assert Order.objects.count() == 1
     assert (len(first_dispatch), len(replay_dispatch)) == (1, 0)
+    # and only the replay is marked as one, as Stripe marks it
+    assert not first.has_header("Idempotent-Replayed")
+    assert replay["Idempotent-Replayed"] == "true"
 
 
 @pytest.mark.django_db

@@ -47,10 +47,11 @@ def test_client_reads_its_order_with_the_gateway_outcome(api_client, user):
             {"code": "91564", "message": "Cannot use a payment_method_nonce more than once."},
         ],
         "failure_reason": "",
+        "status_detail": "",
         "gateway_rejection_reason": "",
         "gateway_rejection_message": "",
         "refunded_amount": "0.00",
-        "dispute_status": "",
+        "dispute_status": None,
         "dispute_amount": None,
         "dispute_reason": "",
     }

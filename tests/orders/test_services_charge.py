@@ -117,14 +117,24 @@ def test_processor_failures_are_sold_again_under_new_keys_then_fail_the_order(fa
     settings.PAYMENTS_MAX_RETRIES = 2
     order = OrderFactory(amount=Decimal("3000.00"))
     # when: the first try and each retry the task would make
+    waiting = []
     for _ in range(settings.PAYMENTS_MAX_RETRIES):
         with pytest.raises(ProcessorUnavailable):
             order_charge(order_id=order.pk)
-        assert Order.objects.get(pk=order.pk).transaction_id is None
+        between = Order.objects.get(pk=order.pk)
+        assert between.transaction_id is None
+        waiting.append((between.status, between.failure_reason, between.status_detail))
     order_charge(order_id=order.pk)
     # then: one sale per attempt, each under its own key, and no money moved
     order.refresh_from_db()
     assert (order.status, order.processor_response_code, order.sale_attempt) == (OrderStatus.FAILED, "3000", 2)
+    # while it waited for each retry it said why in status_detail, not as a failure
+    assert [(status, reason) for status, reason, _ in waiting] == [(OrderStatus.PROCESSING, "")] * 2
+    assert [detail.split(";")[0].split(" on ")[1] for _, _, detail in waiting] == [
+        "sale attempt 1 of 3", "sale attempt 2 of 3"
+    ]
+    # and once it failed, only the failure is said
+    assert (order.status_detail, bool(order.failure_reason)) == ("", True)
     assert [call for call in fake.calls if call[0] == "sale"] == [("sale", f"{order.pk}:{n}") for n in range(3)]
     assert [t.status for t in fake.transactions(str(order.pk))] == ["failed"] * 3
     assert trail(order)[-1] == ("transition", "processor_failed_final")
@@ -142,7 +152,7 @@ def test_after_an_unknown_outcome_the_next_claim_searches_and_adopts_the_sale(fa
         LastSaleOutcome.UNAVAILABLE,
         None,
     )
-    assert order.lease_expires_at <= timezone.now()  # released: the retry may claim at once
+    assert order.lease_expires_at is None  # released: the retry may claim at once
     # when: the retry
     with committed():
         order_charge(order_id=order.pk)

@@ -36,7 +36,7 @@ def test_a_refund_without_amount_refunds_the_remainder_with_202_and_location(
     refund = Refund.objects.get()
     assert response["Location"] == f"http://testserver/api/orders/{paid.pk}/refunds/{refund.pk}/"
     assert {k: body[k] for k in ("id", "order", "amount", "status", "kind", "transaction_id")} == {
-        "id": str(refund.pk), "order": str(paid.pk), "amount": "10.00", "status": "pending", "kind": "",
+        "id": str(refund.pk), "order": str(paid.pk), "amount": "10.00", "status": "pending", "kind": None,
         "transaction_id": None,
     }
     assert set(body) >= {"created_at", "updated_at"}
@@ -47,10 +47,10 @@ def test_a_partial_refund_reserves_its_amount(api_client, paid, django_capture_o
     assert post(api_client, paid, capture=django_capture_on_commit_callbacks).json()["amount"] == "6.00"
 
 
-def test_a_refund_over_the_remainder_answers_400_and_stores_nothing(api_client, paid, django_capture_on_commit_callbacks):
+def test_a_refund_over_the_remainder_answers_409_and_stores_nothing(api_client, paid, django_capture_on_commit_callbacks):
     post(api_client, paid, {"amount": "7.00"}, capture=django_capture_on_commit_callbacks)
     response = post(api_client, paid, {"amount": "3.01"}, capture=django_capture_on_commit_callbacks)
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "remainder of 3.00" in response.json()["detail"]
     assert Refund.objects.count() == 1
 
@@ -88,6 +88,31 @@ def test_the_same_key_and_body_replays_the_refund_and_another_body_answers_422(
     assert (first.status_code, again.status_code, other.status_code) == (202, 202, 422)
     assert again.json()["id"] == first.json()["id"]
     assert Refund.objects.count() == 1
+    # and only the replay says it is one
+    assert (first.has_header("Idempotent-Replayed"), again["Idempotent-Replayed"]) == (False, "true")
+
+
+def test_a_refund_names_its_currency_and_neither_a_failure_nor_a_wait_at_first(
+    api_client, user, django_capture_on_commit_callbacks
+):
+    # given a paid order in pounds
+    order = OrderFactory(owner=user, status=OrderStatus.PAID, transaction_id="txn2", amount="8.00", currency="GBP")
+    # when
+    body = post(api_client, order, {"amount": "2.00"}, capture=django_capture_on_commit_callbacks).json()
+    # then
+    assert (body["currency"], body["failure_reason"], body["status_detail"], body["kind"]) == ("GBP", "", "", None)
+
+
+def test_refunds_answer_without_the_trailing_slash_too(api_client, paid, django_capture_on_commit_callbacks):
+    # given / when a client that builds URLs without the slash
+    with django_capture_on_commit_callbacks(execute=False):
+        created = api_client.post(f"/api/orders/{paid.pk}/refunds", {"amount": "1.00"}, format="json")
+    listed = api_client.get(f"/api/orders/{paid.pk}/refunds")
+    read = api_client.get(f"/api/orders/{paid.pk}/refunds/{created.json()['id']}")
+    # then each answers as its canonical route would, and Location is the canonical URL
+    assert (created.status_code, listed.status_code, read.status_code) == (202, 200, 200)
+    assert created["Location"].endswith(f"/refunds/{created.json()['id']}/")
+    assert listed.json()["count"] == 1
 
 
 def test_a_key_still_in_flight_answers_409(api_client, paid, django_capture_on_commit_callbacks):

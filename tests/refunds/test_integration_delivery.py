@@ -88,7 +88,9 @@ def test_a_partial_refund_of_an_unsettled_sale_waits_pending_then_refunds_after_
     order = paid_order(sim)
     refund = refund_create(order_id=order.pk, amount=Decimal("4.00")).refund
     wait_until(
-        lambda: Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING, failure_reason__startswith="Waiting")
+        lambda: Refund.objects.filter(
+            pk=refund.pk, status=RefundStatus.PENDING, status_detail__startswith="Waiting", failure_reason=""
+        )
         .exists(),
         timeout=10, desc="the refund waiting for settlement",
     )

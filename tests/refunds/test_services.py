@@ -70,6 +70,25 @@ def test_a_partial_refund_of_an_unsettled_sale_waits_pending(paid, fake, refunds
     refund.refresh_from_db()
     assert (refund.status, refund.claims, refund.ever_sent) == (RefundStatus.PENDING, 0, False)
     assert fake.find(paid.transaction_id).status == "submitted_for_settlement"
+    # waiting is not failing: the reason is in status_detail, failure_reason stays blank
+    assert (refund.failure_reason, refund.status_detail) == (
+        "", "Waiting for the sale to settle (a partial refund cannot void it)."
+    )
+
+
+def test_a_waiting_refund_that_then_succeeds_no_longer_says_it_waits(paid, fake, refunds_sent):
+    # given a partial refund that waited for settlement
+    refund = refund_create(order_id=paid.pk, amount=Decimal("4.00")).refund
+    with pytest.raises(RefundWaitsForSettlement):
+        refund_charge(refund_id=refund.pk)
+    # when the sale settles and the refund runs again
+    fake.settle(paid.transaction_id)
+    refund_charge(refund_id=refund.pk)
+    # then
+    refund.refresh_from_db()
+    assert (refund.status, refund.kind, refund.status_detail, refund.failure_reason) == (
+        RefundStatus.SUCCEEDED, "refund", "", ""
+    )
 
 
 def test_partial_refunds_of_a_settled_sale_move_the_order_to_refunded(paid, fake, refunds_sent):

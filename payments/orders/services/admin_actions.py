@@ -34,6 +34,9 @@ def _order_requeue(order_id):
                 outcome=Outcome.ADMIN_REQUEUE,
                 claims=0,
                 lease_expires_at=None,
+                # Back in the works: nothing has failed (yet) on this attempt.
+                failure_reason="",
+                status_detail="Re-queued by an admin.",
             )
         else:
             event_record(order, Action.REQUEUE, outcome=Outcome.ADMIN_REQUEUE)
@@ -69,6 +72,7 @@ def _order_reverify(order_id):
                     OrderStatus.PROCESSING,
                     outcome=Outcome.SALE_ADOPTED,
                     payment_method_nonce="",
+                    failure_reason="",
                     **sale_fields(existing),
                 )
     return sale_verify(order, allowed_from=(OrderStatus.PROCESSING, OrderStatus.NEEDS_REVIEW))
