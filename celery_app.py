@@ -15,6 +15,8 @@ app = Celery("payments_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.steps["consumer"].add("payments.ops.liveness:WorkerLiveness")  # heartbeat for liveness probes: deploy/README.md
+# Each worker's own /metrics on PAYMENTS_WORKER_METRICS_PORT: docs/how-to/metrics-and-alerts.md
+app.steps["worker"].add("payments.ops.worker_metrics:WorkerMetrics")
 
 
 @worker_ready.connect

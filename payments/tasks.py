@@ -12,7 +12,9 @@ Styleguide direction): one import direction, no cycle.
 import logging
 
 from celery import Task, shared_task
+from celery.exceptions import Reject, Retry
 from celery.signals import task_postrun, task_prerun
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
@@ -29,7 +31,10 @@ logger = logging.getLogger(__name__)
 
 # Transient by nature: the gateway was unreachable or busy, or the database connection dropped.
 # Declines and validation errors are results, never exceptions, so they are never retried.
-RETRYABLE_ERRORS = (GatewayUnavailable, OperationalError, InterfaceError)
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRYABLE_ERRORS = (GatewayUnavailable, *DATABASE_ERRORS)
+# Database retries are counted in a message header of their own, not in Celery's `retries`.
+DATABASE_RETRIES_HEADER = "payments_database_retries"
 
 
 class OrderTask(Task):
@@ -40,6 +45,12 @@ class OrderTask(Task):
     synchronised retry storm. When the retries run out, the order is ended through a service
     (needs_review, or failed for a processor that kept answering 3000) instead of being left
     for the reconciler to loop on.
+
+    A database that cannot be reached (a failover, a restart) is no news about the gateway: those
+    retries follow the same backoff on a budget of their own, PAYMENTS_DATABASE_MAX_RETRIES, so an
+    outage neither spends the gateway's retries nor parks an order. Nothing was decided, so when
+    that budget runs out the order is left as its row says (pending, or processing under a lease
+    that lapses) and the reconciler sends it again once the database is back.
     """
 
     acks_late = True
@@ -49,13 +60,59 @@ class OrderTask(Task):
     retry_jitter = settings.PAYMENTS_RETRY_JITTER
     max_retries = settings.PAYMENTS_MAX_RETRIES
 
+    def retry(self, args=None, kwargs=None, exc=None, throw=True, eta=None, countdown=None, max_retries=None,
+              **options):
+        request = self.request
+        if isinstance(exc, DATABASE_ERRORS) and not (request.called_directly or request.is_eager):
+            return self._retry_after_database_error(exc, throw)
+        return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
+
+    def _retry_after_database_error(self, exc, throw):
+        request = self.request
+        done = int((request.headers or {}).get(DATABASE_RETRIES_HEADER) or 0)
+        if done >= settings.PAYMENTS_DATABASE_MAX_RETRIES:
+            raise exc
+        countdown = get_exponential_backoff_interval(
+            factor=self.retry_backoff, retries=done, maximum=self.retry_backoff_max, full_jitter=self.retry_jitter
+        )
+        # The copy keeps Celery's `retries` (the gateway's count) and carries its own.
+        sig = self.signature_from_request(
+            request,
+            countdown=countdown,
+            retries=request.retries,
+            headers={**(request.headers or {}), DATABASE_RETRIES_HEADER: done + 1},
+        )
+        try:
+            sig.apply_async()
+        except Exception as publish_exc:
+            # As Task.retry: without a copy on the broker the message is dropped, and the order
+            # row, which still says what is left to do, is the reconciler's.
+            raise Reject(publish_exc, requeue=False) from exc
+        retry = Retry(exc=exc, when=countdown, sig=sig)
+        if throw:
+            raise retry
+        return retry
+
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        if isinstance(exc, RETRYABLE_ERRORS):
+        order_id = kwargs.get("order_id") or args[0]
+        if isinstance(exc, DATABASE_ERRORS):
+            logger.warning("Order %s: database unavailable through every retry; left to the reconciler: %s",
+                           order_id, exc)
+        elif isinstance(exc, GatewayUnavailable):
             from payments.orders.services import order_give_up
 
-            order_id = kwargs.get("order_id") or args[0]
             logger.warning("Order %s: giving up after %d retries: %s", order_id, self.request.retries, exc)
-            order_give_up(order_id=order_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
+            _unless_database_down(
+                order_give_up, order_id=order_id, reason=f"Gave up after {self.request.retries} retries: {exc}"
+            )
+
+
+def _unless_database_down(service, **kwargs):
+    # A give-up that cannot reach the database leaves the row as it is, for the reconciler.
+    try:
+        service(**kwargs)
+    except DATABASE_ERRORS as exc:
+        logger.warning("Give-up of %s not recorded, database unavailable: %s", kwargs, exc)
 
 
 @shared_task(name="payments.tasks.charge_order_task", base=OrderTask, bind=True)
@@ -125,11 +182,16 @@ class RefundTask(OrderTask):
     """A task on one refund: the order task's retry policy; out of retries, the refund service decides."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        if isinstance(exc, RETRYABLE_ERRORS):
+        refund_id = kwargs.get("refund_id") or args[0]
+        if isinstance(exc, DATABASE_ERRORS):
+            # Left pending or processing: the settlement tracker's sweep sends it again.
+            logger.warning("Refund %s: database unavailable through every retry: %s", refund_id, exc)
+        elif isinstance(exc, GatewayUnavailable):
             from payments.refunds.services import refund_give_up
 
-            refund_id = kwargs.get("refund_id") or args[0]
-            refund_give_up(refund_id=refund_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
+            _unless_database_down(
+                refund_give_up, refund_id=refund_id, reason=f"Gave up after {self.request.retries} retries: {exc}"
+            )
 
 
 @shared_task(name="payments.tasks.refund_order_task", base=RefundTask, bind=True)

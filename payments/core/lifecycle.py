@@ -137,6 +137,8 @@ def order_end_locked(
         detail=detail,
         earlier=earlier,
         failure_reason=reason[:255],
+        # An ended order no longer waits for anything.
+        status_detail="",
         lease_expires_at=None,
         **fields,
     )

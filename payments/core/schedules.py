@@ -7,7 +7,10 @@ frozen literals (checked equal by a test) all read these.
 RECONCILE_TASK_NAME = "payments: reconcile stuck orders"
 RECONCILE_TASK = "payments.tasks.reconcile_orders_task"
 RECONCILE_QUEUE = "maintenance"
-RECONCILE_INTERVAL_SECONDS = 60
+# Bounds how long an order whose worker died waits on Redis, which gives a dead worker's messages
+# back only after its visibility timeout: the claim lapses within PAYMENTS_CLAIM_LEASE_SECONDS and
+# the next run re-sends the order (migration 0015 moved the schedule 0002 created from 60 s).
+RECONCILE_INTERVAL_SECONDS = 5
 RECONCILE_PENDING_AFTER_SECONDS = 60
 RECONCILE_PROCESSING_AFTER_SECONDS = 60
 RECONCILE_LIMIT = 500

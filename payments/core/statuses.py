@@ -64,6 +64,23 @@ REFUND_RESERVING_STATUSES = frozenset(
 )
 
 
+# The refund's own moves; like an order's, none goes back once money may have moved.
+REFUND_TRANSITIONS = {
+    RefundStatus.PENDING: {RefundStatus.PROCESSING, RefundStatus.FAILED, RefundStatus.NEEDS_REVIEW},
+    RefundStatus.PROCESSING: {
+        RefundStatus.PROCESSING,
+        # Only while waiting for settlement, before any write to the gateway.
+        RefundStatus.PENDING,
+        RefundStatus.SUCCEEDED,
+        RefundStatus.FAILED,
+        RefundStatus.NEEDS_REVIEW,
+    },
+    RefundStatus.NEEDS_REVIEW: {RefundStatus.PENDING, RefundStatus.SUCCEEDED, RefundStatus.FAILED},
+    RefundStatus.SUCCEEDED: set(),
+    RefundStatus.FAILED: set(),
+}
+
+
 class DisputeStatus(models.TextChoices):
     OPEN = "open", "Open"
     WON = "won", "Won"

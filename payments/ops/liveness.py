@@ -35,8 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from celery import bootsteps
+from celery.worker.control import inspect_command
 
 logger = logging.getLogger(__name__)
+
+# This worker process's latest assessment, for the ops dashboard (payments_worker_health below).
+_latest: dict = {}
 
 # Not CELERY_WORKER_*: the celery CLI reads CELERY_WORKER_<OPTION> as its own options
 # (auto_envvar_prefix), so CELERY_WORKER_HEARTBEAT_INTERVAL would become --heartbeat-interval.
@@ -171,7 +175,9 @@ class WorkerLiveness(bootsteps.StartStopStep):
         except Exception:
             # An assessment that cannot be made is no evidence of health.
             logger.exception("Worker liveness: could not assess the pool; heartbeat not touched")
+            _latest.update(live=False, reason="the pool could not be assessed", checked_at=time.time())
             return
+        _latest.update(live=reason is None, reason=reason, checked_at=time.time(), interval=self.interval)
         if reason is None:
             self.path.touch()
             if self.reason is not None:
@@ -193,6 +199,27 @@ class WorkerLiveness(bootsteps.StartStopStep):
         self.stop(c)
         # A worker that shut down is not live; a stale file must not outlast it.
         self.path.unlink(missing_ok=True)
+
+
+@inspect_command()
+def payments_worker_health(state):
+    """Remote control: what the ops dashboard shows of this worker (`celery inspect payments_worker_health`).
+
+    One broadcast answers everything: the queues it consumes, tasks in flight and waiting for the
+    pool, tasks processed since it started, and its liveness (None without a heartbeat file).
+    """
+    from celery.worker import state as worker_state
+
+    consumer = state.consumer
+    task_consumer = getattr(consumer, "task_consumer", None)
+    return {
+        "queues": sorted(queue.name for queue in task_consumer.queues) if task_consumer is not None else [],
+        "concurrency": consumer.pool.num_processes if consumer.pool is not None else 0,
+        "in_flight": len(worker_state.active_requests),
+        "waiting": len(worker_state.reserved_requests) - len(worker_state.active_requests),
+        "processed": sum(worker_state.total_count.values()),
+        "liveness": dict(_latest) or None,
+    }
 
 
 def heartbeat_age(path: Path, now: float | None = None) -> float | None:

@@ -60,7 +60,7 @@ def test_database_and_cache_urls_become_django_dictionaries(monkeypatch):
 def test_every_variable_the_settings_read_is_documented_in_env_example():
     # given every variable name config/ passes to a reader
     config = Path(__file__).resolve().parents[2] / "config"
-    reader = re.compile(r'(?:env\.\w+|comma_list|gateway_credential|merchant_accounts)\(\s*"([A-Z][A-Z0-9_]+)"')
+    reader = re.compile(r'(?:env\.\w+|comma_list|gateway_credential|merchant_accounts|trusted_proxies)\(\s*"([A-Z][A-Z0-9_]+)"')
     read = {name for path in config.rglob("*.py") for name in reader.findall(path.read_text())}
     # when
     example = (config.parent / ".env.example").read_text()

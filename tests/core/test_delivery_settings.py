@@ -29,9 +29,15 @@ def test_gateway_timeout_is_below_the_soft_time_limit():
     assert settings.BRAINTREE_TIMEOUT_SECONDS < settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
 
 
-def test_claim_lease_outlives_a_task_run():
-    # A live worker's lease must not expire while its task can still be running.
-    assert settings.PAYMENTS_CLAIM_LEASE_SECONDS > settings.CELERY_TASK_TIME_LIMIT
+def test_a_claim_is_renewed_for_as_long_as_a_task_can_run():
+    # A live worker's claim must not be given up while its task can still be running.
+    assert settings.PAYMENTS_CLAIM_HOLD_MAX_SECONDS > settings.CELERY_TASK_TIME_LIMIT
+
+
+def test_a_claim_lease_survives_two_late_renewals():
+    # The lease is renewed while its holder works; two renewals late (a stall, a slow UPDATE) it
+    # still holds, while a dead holder's lease lapses within one lease.
+    assert settings.PAYMENTS_CLAIM_LEASE_SECONDS >= 3 * settings.PAYMENTS_CLAIM_RENEW_SECONDS
 
 
 def test_claim_budget_covers_every_retry():
@@ -74,10 +80,10 @@ def test_beat_records_each_run_of_a_periodic_task_at_once():
     assert settings.CELERY_BEAT_SYNC_EVERY == 1
 
 
-def test_claim_lease_outlasts_a_search_a_sale_and_a_find_at_the_gateway_timeout(settings):
+def test_a_claim_is_renewed_past_a_search_a_sale_and_a_find_at_the_gateway_timeout(settings):
     # The recommended threads pool enforces no task time limits (Procfile): the gateway timeout
-    # bounds each call, so a hung charge ends, and releases its claim, before the lease runs out.
-    assert settings.PAYMENTS_CLAIM_LEASE_SECONDS > 3 * settings.BRAINTREE_TIMEOUT_SECONDS
+    # bounds each call, so a hung charge ends, and releases its claim, before renewals stop.
+    assert settings.PAYMENTS_CLAIM_HOLD_MAX_SECONDS > 3 * settings.BRAINTREE_TIMEOUT_SECONDS
 
 
 def test_a_lost_broker_connection_does_not_cancel_running_tasks_which_the_threads_pool_cannot():

@@ -25,7 +25,7 @@ from devtools.polling import wait_until
 from devtools.settings import FAST_SETTINGS
 from devtools.stack import Beat, RedisServer, Simulator, Worker, environment, start_together, stop_together
 from payments.models import Order, OrderEvent
-from payments.core.schedules import RECONCILE_TASK_NAME
+from payments.core.schedules import RECONCILE_INTERVAL_SECONDS, RECONCILE_TASK_NAME
 from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -43,6 +43,7 @@ def reconcile_schedule():
     """
     migration = importlib.import_module("payments.migrations.0002_reconcile_periodic_task")
     migration.create_reconcile_task(apps, schema_editor=None)
+    importlib.import_module("payments.migrations.0015_reconcile_every_five_seconds").every_five_seconds(apps, None)
     return PeriodicTask.objects.get(name=RECONCILE_TASK_NAME)
 
 
@@ -154,17 +155,20 @@ def admin_change_periodic_task(client, task, **changes):
 
 
 def test_setting_a_one_second_interval_in_admin_makes_running_beat_reconcile(beat_stack, admin_client):
-    # given beat running the migration's schedule (every 60 s) and an order stuck in pending
+    # given beat running the migrations' schedule (every 5 s) and an order stuck in pending
     beat = beat_stack
     order = stuck_pending_order()
-    assert reconcile_task().interval.every == 60
+    assert reconcile_task().interval.every == RECONCILE_INTERVAL_SECONDS
 
     # when an admin gives the reconciler a 1-second interval
     every_second = admin_add_interval(admin_client, 1)
     admin_change_periodic_task(admin_client, reconcile_task(), interval=every_second)
+    sent_before = sends(beat)
 
-    # then the same beat process sends it within seconds, and the stuck order gets charged
-    wait_until(lambda: sends(beat) >= 1, timeout=10, desc="beat sending the reconciler")
+    # then the same beat process sends it every second (four sends in less time than two of the
+    # old interval), and the stuck order gets charged
+    wait_until(lambda: sends(beat) >= sent_before + 4, timeout=2 * RECONCILE_INTERVAL_SECONDS - 2,
+               desc="beat sending the reconciler every second")
     order = wait_until(
         lambda: Order.objects.filter(pk=order.pk, status="paid").first(), timeout=15, desc="order paid"
     )

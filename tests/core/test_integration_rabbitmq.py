@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from devtools.ledger import sales, successful_sales
 from devtools.polling import wait_for_api_order, wait_until
@@ -24,6 +23,7 @@ from devtools.sim import SALE_REQUESTS
 from devtools.stack import Simulator, WebServer, Worker, environment, http_request, start_together, stop_together
 from payments.models import Order, OrderEvent
 from payments.core.statuses import OrderStatus
+from payments.tokens.services import api_token_issue
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -53,7 +53,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def token():
-    return Token.objects.create(user=UserFactory()).key
+    return api_token_issue(UserFactory())
 
 
 @pytest.fixture

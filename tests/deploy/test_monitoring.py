@@ -32,11 +32,14 @@ ISSUE_METRICS = {
     "payments_reconciled_orders_total",
 }
 HISTOGRAMS = {"payments_order_time_to_final_seconds", "payments_gateway_request_duration_seconds"}
-ALLOWED_SERIES = ISSUE_METRICS | {f"{h}_{suffix}" for h in HISTOGRAMS for suffix in ("bucket", "sum", "count")}
+# Prometheus' own series per target: whether each worker's /metrics answered its last scrape.
+TARGET_UP = "up"
+ALLOWED_SERIES = (ISSUE_METRICS | {TARGET_UP}
+                  | {f"{h}_{suffix}" for h in HISTOGRAMS for suffix in ("bucket", "sum", "count")})
 PROMQL_KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
                    "offset", "bool", "inf", "nan"}
 ALERTS_REQUIRED = {"PaymentsOrdersStuck", "PaymentsNeedsReviewRising", "PaymentsReconcilerStale",
-                   "PaymentsGatewayErrorRate"}
+                   "PaymentsGatewayErrorRate", "PaymentsWorkerNotReporting", "PaymentsNoWorkerReporting"}
 
 
 def metric_names(expr):
@@ -98,6 +101,14 @@ def test_each_alert_watches_the_metric_the_issue_names_for_it():
     assert by_name["PaymentsGatewayErrorRate"] == {"payments_gateway_requests_total"}
     gateway = next(r["expr"] for r in alert_rules() if r["alert"] == "PaymentsGatewayErrorRate")
     assert 'outcome!="ok"' in gateway
+
+
+def test_a_worker_host_that_stops_reporting_is_watched_by_its_own_target():
+    by_name = {rule["alert"]: rule["expr"] for rule in alert_rules()}
+    for alert in ("PaymentsWorkerNotReporting", "PaymentsNoWorkerReporting"):
+        assert metric_names(by_name[alert]) == {TARGET_UP}
+        assert 'job="payments-worker"' in by_name[alert], alert
+    assert any('up{job="payments-worker"}' in expr for expr in dashboard_exprs())
 
 
 def test_the_dashboard_covers_every_issue_metric_with_unique_panel_ids():

@@ -159,3 +159,24 @@ def test_only_a_not_live_answer_makes_the_stop_hook_restart_the_worker(tmp_path,
     subprocess.run(argv, env=env, check=True, timeout=10)
     # then
     assert (calls.read_text() if calls.exists() else "") == ("restart payments-worker@1.service\n" if restarts else "")
+
+
+def test_each_worker_instance_serves_its_metrics_on_a_port_of_its_own():
+    # given the payments worker's instances on one host and the default worker
+    template, default = unit("payments-worker@.service"), unit("payments-default-worker.service")
+    ports = []
+    for n in (1, 2):
+        env = {key: expand(value, f"payments-worker@{n}") for key, value in environment(template).items()}
+        ports.append(int(env["PAYMENTS_WORKER_METRICS_PORT"]) + int(env["PAYMENTS_WORKER_METRICS_PORT_OFFSET"]))
+    ports.append(int(environment(default)["PAYMENTS_WORKER_METRICS_PORT"]))
+    # then no two share a port
+    assert len(set(ports)) == 3, ports
+
+
+def test_no_worker_shares_a_multiprocess_directory_with_the_web():
+    # the threads worker is one process: its own registry; the prefork worker: a directory of its own
+    start = one(unit("payments-worker@.service"), "Service", "ExecStart")
+    assert start.startswith("/usr/bin/env -u PROMETHEUS_MULTIPROC_DIR ")
+    default = shlex.split(one(unit("payments-default-worker.service"), "Service", "ExecStart"))
+    assert "PROMETHEUS_MULTIPROC_DIR=/run/payments-default-worker/prometheus" in default
+    assert one(unit("payments-default-worker.service"), "Service", "RuntimeDirectory") == "payments-default-worker"

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from devtools.ledger import sales, successful_sales
 from devtools.polling import wait_for_api_order
@@ -29,6 +28,7 @@ from devtools.stack import (
     stop_together,
 )
 from payments.core.statuses import TRANSACTION_PAID_STATUSES
+from payments.tokens.services import api_token_issue
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -67,7 +67,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def token():
-    return Token.objects.create(user=UserFactory()).key
+    return api_token_issue(UserFactory())
 
 
 @pytest.fixture

@@ -53,6 +53,65 @@ def test_an_order_still_leased_by_a_worker_is_not_stuck(fake, published):
     assert (counts, published) == (NOTHING, [])
 
 
+def test_an_order_whose_holder_stopped_renewing_is_re_sent_at_once_and_only_once(fake, published):
+    # given an order claimed a moment ago whose lease lapsed: its worker died mid-charge
+    order = OrderFactory(status=OrderStatus.PROCESSING, claims=1, lease_expires_at=timezone.now() - timedelta(seconds=1))
+    # when
+    first = orders_reconcile(**THRESHOLDS)
+    second = orders_reconcile(**THRESHOLDS)
+    # then it is re-sent on the first run, without waiting for the idle threshold, and not again
+    assert first == {**NOTHING, "charge": 1}
+    assert second == NOTHING
+    assert published == [("charge_order_task", str(order.pk))]
+    assert Order.objects.get(pk=order.pk).lease_expires_at is None
+
+
+def dispatched_seconds_ago(order, seconds):
+    at = timezone.now() - timedelta(seconds=seconds)
+    Order.objects.filter(pk=order.pk).update(created_at=at, updated_at=at)
+
+
+def test_a_pending_order_overtaken_by_later_orders_is_re_sent_without_waiting_the_idle_threshold(fake, published):
+    # given an order dispatched 20 s ago and still pending, while orders dispatched after it were
+    # already taken from the queue: its message is gone (a worker took it and died, or it was never sent)
+    lost = OrderFactory(status=OrderStatus.PENDING)
+    dispatched_seconds_ago(lost, 20)
+    later = OrderFactory(status=OrderStatus.PAID, transaction_id="fake000002", payment_method_nonce="")
+    dispatched_seconds_ago(later, 10)
+    Order.objects.filter(pk=later.pk).update(updated_at=timezone.now())
+    # when
+    first = orders_reconcile(**THRESHOLDS)
+    second = orders_reconcile(**THRESHOLDS)
+    # then
+    assert first == {**NOTHING, "charge": 1}
+    assert second == NOTHING
+    assert published == [("charge_order_task", str(lost.pk))]
+
+
+def test_a_pending_order_waiting_behind_a_backlog_is_not_sent_twice(fake, published):
+    # given orders pending for 20 s, none of them or any later one claimed yet (a backlog), while
+    # an order dispatched before them was claimed
+    head = OrderFactory(status=OrderStatus.PROCESSING, claims=1, lease_expires_at=timezone.now() + timedelta(minutes=1))
+    dispatched_seconds_ago(head, 30)
+    Order.objects.filter(pk=head.pk).update(updated_at=timezone.now())
+    waiting = [OrderFactory(status=OrderStatus.PENDING) for _ in range(3)]
+    for order in waiting:
+        dispatched_seconds_ago(order, 20)
+    # when
+    counts = orders_reconcile(**THRESHOLDS)
+    # then they wait for their own messages
+    assert (counts, published) == (NOTHING, [])
+
+
+def test_an_order_released_for_its_retry_waits_for_the_idle_threshold(fake, published):
+    # given an order whose worker released it a moment ago: its retry is on its way
+    OrderFactory(status=OrderStatus.PROCESSING, claims=1, ever_claimed=True, lease_expires_at=None)
+    # when
+    counts = orders_reconcile(**THRESHOLDS)
+    # then the reconciler does not race the retry's backoff
+    assert (counts, published) == (NOTHING, [])
+
+
 def test_a_refused_publish_is_counted_and_the_order_is_tried_again_next_threshold(fake):
     # given
     order = OrderFactory(status=OrderStatus.PENDING)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from payments.core.dispatch import publish
 from payments.core.exceptions import GatewayMisconfigured, GatewayUnavailable, OrderLeased, ProcessorUnavailable
+from payments.core.leases import lease_kept
 from payments.core.lifecycle import (
     Action,
     Outcome,
@@ -95,11 +96,22 @@ def order_claim(order_id):
     return order, search_first
 
 
-def _order_release(order_id, claims):
-    """Give up our lease so the retry (or the reconciler) can claim the order again at once."""
+# What a waiting order says in `status_detail` (never in failure_reason: nothing failed yet).
+NO_ANSWER_DETAIL = "No answer from the gateway; retrying (the retry looks the sale up before selling again)."
+
+
+def _order_release(order_id, claims, *, status_detail=None):
+    """Give up our lease so the retry can claim the order again at once.
+
+    No lease at all, rather than a lapsed one: the reconciler tells a released order (a retry is
+    on its way: it waits `processing_after_seconds`) from one whose holder died (at once).
+    """
+    fields = {"lease_expires_at": None}
+    if status_detail is not None:
+        fields["status_detail"] = status_detail
     Order.objects.filter(
         pk=order_id, status=OrderStatus.PROCESSING, claims=claims, transaction_id__isnull=True
-    ).update(lease_expires_at=timezone.now())
+    ).update(**fields)
 
 
 def paid_sale_search(order):
@@ -147,9 +159,14 @@ def order_charge(*, order_id):
         return order_verify(order_id=order_id)
     order, search_first = claimed
     try:
-        order = _charge_claimed(order, search_first)
-    except GatewayUnavailable:
-        _order_release(order.pk, order.claims)
+        # The lease is renewed while the gateway calls run, and lapses within one lease if this
+        # worker dies: the next claim (a redelivery, the reconciler) comes in seconds, not minutes.
+        with lease_kept(order):
+            order = _charge_claimed(order, search_first)
+    except GatewayUnavailable as exc:
+        # A processor "failed" (3000) already said why it waits when it recorded the retry.
+        detail = None if isinstance(exc, ProcessorUnavailable) else NO_ANSWER_DETAIL
+        _order_release(order.pk, order.claims, status_detail=detail)
         raise
     except (OperationalError, InterfaceError):
         # The database connection died mid-charge. Release the lease on a fresh connection if
@@ -301,8 +318,9 @@ def _record_approved_locked(order, approved, find, earlier, sale_outcome):
             OrderStatus.PROCESSING,
             outcome=Outcome.SALE_APPROVED,
             earlier=earlier,
-            # Keeps the reconciler off while the verify task is on its way.
-            lease_expires_at=lease_from_now(),
+            # No lease: the verify task is on its way, and the reconciler re-sends a sold order
+            # only after `processing_after_seconds`.
+            lease_expires_at=None,
             **fields,
         )
         if isinstance(find.error, GatewayUnavailable):
@@ -348,8 +366,13 @@ def _record_unsold_locked(order, attempt, result, earlier, sale_outcome):
         outcome=Outcome.PROCESSOR_FAILED_RETRYING,
         earlier=earlier,
         sale_attempt=attempt + 1,
-        lease_expires_at=timezone.now(),
+        # Released for the retry, as `_order_release`.
+        lease_expires_at=None,
         error_codes=result.error_codes,
+        status_detail=(
+            f"The processor was unavailable ({result.message or 'failed'}) on sale attempt {attempt + 1} "
+            f"of {settings.PAYMENTS_MAX_RETRIES + 1}; retrying."
+        )[:255],
         **gateway_fields,
     )
     return None

@@ -21,10 +21,13 @@ logger = logging.getLogger(__name__)
 def orders_reconcile(
     *, pending_after_seconds, processing_after_seconds, limit, review_window_seconds=RECONCILE_REVIEW_WINDOW_SECONDS
 ):
-    """Re-dispatch orders stuck in pending or processing (lease expired), and adopt sales that
-    landed at the gateway after their order was parked in needs_review; returns counts.
+    """Re-dispatch orders stuck in pending or processing (no holder: `orders_stuck`), and adopt
+    sales that landed at the gateway after their order was parked in needs_review; returns counts.
 
-    Re-dispatching an order that a worker is on is harmless: the claim makes it a no-op.
+    Re-dispatching an order that a worker is on is harmless: the claim makes it a no-op. An order
+    whose holder died is re-sent on the first run after its lease lapsed, so the reconciler's
+    interval bounds how long it waits on a broker that does not give the message back (Redis
+    returns a dead worker's messages only after its visibility timeout).
     """
     counts = {"charge": 0, "verify": 0, "publish_failed": 0, "adopted": 0}
     stuck = orders_stuck(
@@ -45,9 +48,11 @@ def orders_reconcile(
             if order is None:
                 continue
             kind = "verify" if order.transaction_id else "charge"
-            # Restarts the order's age, so one stuck order is re-sent once per threshold, not on
-            # every run while its message waits in a backlog.
-            order.save(update_fields=["updated_at"])
+            # Restarts the order's age and drops a lapsed lease (its holder stopped renewing it),
+            # so one stuck order is re-sent once per threshold, not on every run while its
+            # message waits in a backlog.
+            order.lease_expires_at = None
+            order.save(update_fields=["updated_at", "lease_expires_at"])
             outcome = Outcome.RECONCILER_VERIFY if order.transaction_id else Outcome.RECONCILER_CHARGE
             event_record(order, Action.REQUEUE, outcome=outcome)
         # Published after the commit, holding no lock; a failure leaves the order for the next run.
