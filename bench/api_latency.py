@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -48,10 +46,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
-from devtools.db import create_database, drop_database, dsn
+from bench.runner import Benchmark, benchmark_parser, print_problems, run_benchmark
+from devtools.db import dsn
 from devtools.settings import PRODUCTION_CONNECTIONS
-from devtools.stack import RedisServer, StackError, WebServer, environment, make_run_dir, manage
+from devtools.stack import RedisServer, StackError, WebServer, environment, manage
 from devtools.stats import percentile
 
 KINDS = ("bare", "baseline", "broker up", "broker down", "broker silent")
@@ -63,9 +61,9 @@ SETUP_CODE = """
 import json
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from payments.tokens.services import api_token_issue
 user = get_user_model().objects.create_user(username="bench")
-print("TOKEN", Token.objects.create(user=user).key)
+print("TOKEN", api_token_issue(user))
 transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 print("PUBLISH", json.dumps({"CELERY_TASK_PUBLISH_RETRY_POLICY": settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
                              **{k: transport.get(k) for k in ("socket_connect_timeout", "socket_timeout")}}))
@@ -140,43 +138,34 @@ class Clients:
         return resp.status, data, elapsed
 
 
-class Bench:
+class Bench(Benchmark):
+    name = "api_latency"
+    db_prefix = "payments_bench_"
+    stop_timeout = 5
+
     def __init__(self, args):
-        self.args = args
-        self.deadline = time.monotonic() + args.timeout
-        self.run_dir = make_run_dir("api-latency")
-        self.db_name = f"payments_bench_{os.getpid()}"
-        self.db_created = False
+        super().__init__(args)
         self.redis = self.web = self.clients = self.publish_settings = self.gunicorn = None
         self.pool = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="client")
         self.samples = {kind: [] for kind in KINDS}    # (answered as expected, seconds)
         self.busy = {kind: 0.0 for kind in KINDS}      # wall time spent on each kind's batches
         self.posts = []                                # (kind, key, status, order id) of every POST
 
-    def log(self, msg):
-        print(f"[api_latency] {msg}", file=sys.stderr, flush=True)
-
-    def check_deadline(self):
-        if time.monotonic() > self.deadline:
-            raise Deadline()
-
     # -- setup and teardown
 
     def start(self):
         self.log(f"run dir {self.run_dir}; database {self.db_name}")
-        self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
+        self.redis = self.launch(RedisServer(run_dir=self.run_dir, name="redis"))
         env = environment(db_name=self.db_name, broker_url=self.redis.url(0), app_name="api-latency",
                           extra=PRODUCTION_CONNECTIONS)
-        create_database(self.db_name)
-        self.db_created = True
-        manage(env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
+        self.private_database(env)
         out = dict(line.split(" ", 1) for line in manage(env, "shell", code=SETUP_CODE).splitlines()
                    if line.startswith(("TOKEN ", "PUBLISH ")))
         token, self.publish_settings = out["TOKEN"], out["PUBLISH"]
         web_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
         a = self.args
-        self.web = WebServer(run_dir=self.run_dir, name="web", env=web_env, workers=a.web_workers,
-                             threads=a.web_threads, worker_class=a.web_class).start()
+        self.web = self.launch(WebServer(run_dir=self.run_dir, name="web", env=web_env, workers=a.web_workers,
+                                         threads=a.web_threads, worker_class=a.web_class))
         self.gunicorn = self.gunicorn_config()
         self.log(f"gunicorn: {self.gunicorn}")
         self.clients = Clients(self.web.host, self.web.port, token)
@@ -190,17 +179,7 @@ class Bench:
 
     def teardown(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
-        stop_processes((self.web, self.redis), self.log, timeout=5)
-        if self.db_created:  # only ever the database this run created
-            drop_database_quietly(self.db_name, self.log)
-
-    def kill_everything(self):
-        """The watchdog's last resort: SIGKILL both process groups and drop the database."""
-        for proc in (self.web, self.redis):
-            if proc is not None:
-                proc.signal_group(signal.SIGKILL)
-        if self.db_created:
-            drop_database(self.db_name)
+        super().teardown()
 
     # -- measuring
 
@@ -341,11 +320,10 @@ def print_report(result):
     print(f"Publish failures logged by the API: {result['publish_failures_logged']} "
           f"(broker-down POSTs: {result['kinds']['broker down']['requests']})")
     print(f"Publish budget with the broker down: {json.dumps(result['publish_settings'])}")
-    print("\nTargets (issue 8), this run:")
+    print("\nTargets, this run:")
     for t in result["targets"]:
         print(f"  {t['figure']:<66} {t['value']:>7.2f}  target {t['target']:<6} {'met' if t['met'] else 'NOT met'}")
-    for problem in result["problems"][:20]:
-        print(f"  PROBLEM: {problem}")
+    print_problems(result["problems"], limit=20)
     verdict = "PASS: every POST answered 202 and stored exactly one pending order" if result["passed"] else "FAIL"
     print(f"Result: {verdict} ({result['elapsed_seconds']:.0f}s; logs in {result['run_dir']})")
 
@@ -368,12 +346,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    bench = Bench(args)
-    return run_benchmark(
-        prog="bench.api_latency", argv=argv, args=args, bench=bench,
-        steps=[bench.start, bench.run], print_report=print_report,
-    )
+    return run_benchmark(Bench(parse_args(argv)), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

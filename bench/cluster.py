@@ -2,7 +2,7 @@
 
 Root namespace: a private redis-server (the broker), the gateway simulator, PostgreSQL (shared,
 127.0.0.1 only), gunicorn, beat and the reconciliation worker. Worker hosts: network namespaces
-(devtools/netns.py) that reach the root namespace only over their veth, through socat relays
+(bench/netns.py) that reach the root namespace only over their veth, through socat relays
 bound to the veth address. Two phases, bounded by --timeout:
 
 (a) throughput: every sale and verify answered after --latency-ms (200 ms); --orders orders
@@ -17,28 +17,20 @@ Run as root (ip netns), under the heavy lock:
 """
 
 import os
-import signal
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg
-
 from bench.chaos.checks import read_orders
-from bench.chaos.harness import CONFIGURE_CODE
-from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
+from bench.chaos.stack import configure_reconciler
+from bench.netns import NetHosts
+from bench.runner import Benchmark, benchmark_parser, run_benchmark
 from devtools import invariants
-from devtools.db import create_database, drop_database, drop_orphaned_databases, dsn
-from devtools.netns import NetHosts
 from devtools.settings import (
     CHAOS_RECONCILE_INTERVAL_SECONDS, CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS, RECOMMENDED_POOL,
 )
-from devtools.stack import (
-    Beat, RedisServer, Simulator, WebServer, Worker, environment, http_request, make_run_dir,
-    manage, pid_alive, start_together,
-)
-from payments.core.schedules import RECONCILE_TASK, RECONCILE_TASK_NAME
+from devtools.stack import Beat, RedisServer, Simulator, WebServer, Worker, environment, http_request, start_together
 from payments.core.statuses import RESTING_STATUSES
 
 DB_PREFIX = "payments_cluster_"
@@ -55,32 +47,20 @@ class HostWorker(Worker):
         return [*self.netns_prefix, *super().command()]
 
 
-class Cluster:
+class Cluster(Benchmark):
+    name = "cluster"
+    db_prefix = DB_PREFIX
+    steps = ("start", "throughput", "partition")
+    stop_timeout = 5
+    clock_in_log = True
+    query_app_name = "cluster-bench"
+
     def __init__(self, args):
-        self.args = args
-        self.started = time.monotonic()
-        self.run_dir = make_run_dir("cluster")
-        self.db_name = f"{DB_PREFIX}{os.getpid()}"
+        super().__init__(args)
         self.hosts = NetHosts(args.max_hosts, run_dir=self.run_dir)
-        self.procs = {}
         self.host_workers = []
         self.figures = {"throughput": [], "partition": None}
         self.token = None
-        self._db = None
-
-    def log(self, msg):
-        print(f"[cluster {time.monotonic() - self.started:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
-    def check_deadline(self):
-        if time.monotonic() - self.started > self.args.timeout:
-            raise Deadline()
-
-    def query(self, sql, params=()):
-        if self._db is None or self._db.closed:
-            self._db = psycopg.connect(dsn(self.db_name, app_name="cluster-bench"), autocommit=True)
-        with self._db.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
 
     # -- the stack
 
@@ -98,46 +78,36 @@ class Cluster:
     def start(self):
         rd = self.run_dir
         self.log(f"run dir {rd}; database {self.db_name}")
-        drop_orphaned_databases(DB_PREFIX, alive=lambda pid: pid == os.getpid() or pid_alive(pid))
-        self.procs["redis"] = RedisServer(run_dir=rd, name="redis").start()
-        self.procs["sim"] = Simulator(run_dir=rd, name="sim").start()
-        drop_database(self.db_name)
-        create_database(self.db_name)
-        manage(self.env("cluster-manage"), "migrate", "--noinput", "-v", "0", timeout=300, log_path=rd / "manage.log")
-        import json
-        conf = json.dumps({"name": RECONCILE_TASK_NAME, "task": RECONCILE_TASK,
-                           "every": CHAOS_RECONCILE_INTERVAL_SECONDS, "threshold": CHAOS_RECONCILE_THRESHOLD_SECONDS})
-        out = manage(self.env("cluster-manage"), "shell", code=CONFIGURE_CODE.format(conf=conf),
-                     log_path=rd / "manage.log")
-        self.token = next(line.split()[1] for line in out.splitlines() if line.startswith("TOKEN "))
+        self.launch(RedisServer(run_dir=rd, name="redis"))
+        self.launch(Simulator(run_dir=rd, name="sim"))
+        self.private_database(self.env("cluster-manage"), drop_orphans=True)
+        self.token, _, _ = configure_reconciler(self.env("cluster-manage"), rd / "manage.log")
         self.hosts.create()
         self.hosts.relay([(5432, 5432), (self.procs["redis"].port, self.procs["redis"].port),
                           (self.procs["sim"].port, self.procs["sim"].port)])
         self.log(f"{self.args.max_hosts} hosts: " + ", ".join(
             f"{self.hosts.ns(i)}={self.hosts.address(i)}" for i in range(1, self.args.max_hosts + 1)))
-        self.procs["web"] = WebServer(run_dir=rd, name="web", env=self.env("cluster-web"), workers=2)
-        self.procs["maint"] = Worker(run_dir=rd, name="maint", env=self.env("cluster-maint"),
-                                     queues="default,maintenance", concurrency=1)
-        self.procs["beat"] = Beat(run_dir=rd, name="beat", env=self.env("cluster-beat"))
-        start_together([self.procs["web"], self.procs["maint"], self.procs["beat"]], timeout=90)
+        start_together([
+            self.adopt(WebServer(run_dir=rd, name="web", env=self.env("cluster-web"), workers=2)),
+            self.adopt(Worker(run_dir=rd, name="maint", env=self.env("cluster-maint"),
+                              queues="default,maintenance", concurrency=1)),
+            self.adopt(Beat(run_dir=rd, name="beat", env=self.env("cluster-beat"))),
+        ], timeout=90)
         for i in range(1, self.args.max_hosts + 1):
-            self.host_workers.append(HostWorker(
+            self.host_workers.append(self.adopt(HostWorker(
                 self.hosts.exec_prefix(i), run_dir=rd, name=f"host{i}-payments", env=self.env(f"cluster-host{i}", host=i),
-                queues="payments", concurrency=self.args.concurrency, pool=self.args.pool))
+                queues="payments", concurrency=self.args.concurrency, pool=self.args.pool)))
 
     def teardown(self):
-        stop_processes([*self.host_workers, *(self.procs.get(n) for n in ("beat", "maint", "web", "sim", "redis"))],
-                       self.log, timeout=5)
+        self.stop_all()
         self.hosts.cleanup()
-        if self._db is not None:
-            self._db.close()
-        drop_database_quietly(self.db_name, self.log)
+        self.drop_database()
 
     def kill_everything(self):
-        for proc in [*self.host_workers, *self.procs.values()]:
-            proc.signal_group(signal.SIGKILL)
-        self.hosts.cleanup()
-        drop_database(self.db_name)
+        try:
+            super().kill_everything()
+        finally:
+            self.hosts.cleanup()
 
     # -- traffic
 
@@ -238,7 +208,7 @@ class Cluster:
                 "run_dir": str(self.run_dir), **self.figures}
 
     def error_result(self):
-        return {"run_dir": str(self.run_dir), **self.figures}
+        return {**super().error_result(), **self.figures}
 
 
 def print_report(result):
@@ -270,9 +240,7 @@ def main(argv=None):
     if os.geteuid() != 0:
         print("bench.cluster needs root (ip netns)", file=sys.stderr)
         return 2
-    cluster = Cluster(args)
-    return run_benchmark(prog="bench.cluster", argv=argv, args=args, bench=cluster,
-                         steps=[cluster.start, cluster.throughput, cluster.partition], print_report=print_report)
+    return run_benchmark(Cluster(args), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

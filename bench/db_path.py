@@ -17,13 +17,11 @@ in each checkout, alternating. Checks: every charged order paid, every create st
 Exit status: 0 pass, 1 a check failed, 2 setup failed, 3 deadline.
 """
 
-import os
 import sys
 
-from bench.runner import benchmark_parser, drop_database_quietly, run_benchmark, shell_probe
-from devtools.db import create_database, drop_database
+from bench.runner import Benchmark, benchmark_parser, print_outcome, run_benchmark, shell_probe
 from devtools.settings import PRODUCTION_CONNECTIONS
-from devtools.stack import environment, make_run_dir, manage
+from devtools.stack import environment
 
 PROBE_CODE = r"""
 import json, os, time, uuid
@@ -107,39 +105,20 @@ print("PROBE " + json.dumps({"charge": {**charge, **charge_shape}, "create": {**
 """
 
 
-class Bench:
-    def __init__(self, args):
-        self.args = args
-        self.run_dir = make_run_dir("db-path")
-        self.db_name = f"payments_dbpath_{os.getpid()}"
-        self.db_created = False
-        self.probe = None
-
-    def log(self, msg):
-        print(f"[db_path] {msg}", file=sys.stderr, flush=True)
+class Bench(Benchmark):
+    name = "db_path"
+    db_prefix = "payments_dbpath_"
+    probe = None  # what PROBE_CODE printed
 
     def start(self):
         self.log(f"run dir {self.run_dir}; database {self.db_name}")
         self.env = environment(db_name=self.db_name, app_name="db-path", extra=PRODUCTION_CONNECTIONS)
-        create_database(self.db_name)
-        self.db_created = True
-        manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
+        self.private_database(self.env)
 
     def run(self):
         a = self.args
         env = {**self.env, "BENCH_CHARGES": str(a.charges), "BENCH_CREATES": str(a.creates), "BENCH_WARMUP": str(a.warmup)}
         self.probe = shell_probe(env, PROBE_CODE, timeout=a.timeout, log_path=self.run_dir / "probe.log")
-
-    def teardown(self):
-        if self.db_created:
-            drop_database_quietly(self.db_name, self.log)
-
-    def kill_everything(self):
-        if self.db_created:
-            drop_database(self.db_name)
-
-    def error_result(self):
-        return {"run_dir": str(self.run_dir)}
 
     def result(self, command):
         p = self.probe
@@ -161,9 +140,7 @@ def print_report(result):
               f"{row['client_cpu_ms']:>13.2f} {row['backend_cpu_ms']:>17.2f} {row['wall_ms']:>8.2f}")
     for row in (result["charge"], result["create"]):
         print(f"{row['label']}: {' '.join(row['sql'])}")
-    for p in result["problems"]:
-        print(f"  PROBLEM: {p}")
-    print(f"Result: {'PASS' if result['passed'] else 'FAIL'} ({result['elapsed_seconds']:.0f}s)")
+    print_outcome(result)
 
 
 def parse_args(argv=None):
@@ -178,10 +155,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    bench = Bench(args)
-    return run_benchmark(prog="bench.db_path", argv=argv, args=args, bench=bench,
-                         steps=[bench.start, bench.run], print_report=print_report)
+    return run_benchmark(Bench(parse_args(argv)), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

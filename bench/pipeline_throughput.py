@@ -27,7 +27,7 @@ machine. It starts its own simulator, private ``redis-server`` and fresh databas
               with ``order_dispatch`` (the API's own publish) to ONE
               ``celery -A celery_app worker -Q payments -c N`` (prefork), already running and
               warmed up (``--processes P``: P such workers of ``-c N/P`` each, the figure per
-              host; the issue's targets are for one). Measured from just before the first
+              host; the targets are for one). Measured from just before the first
               publish to the last order's ``paid`` (its ``updated_at``, written by the worker),
               with the worker's CPU
               (main + pool processes, from ``/proc``) over the same span, and the audit rows
@@ -45,15 +45,15 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
 
 import psycopg
 
-from bench.runner import Deadline, benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
-from devtools.db import AUDIT_LOG, create_database, drop_database, dsn
+from bench.procstat import machine_cpu, proc_cpu
+from bench.runner import Benchmark, Deadline, benchmark_parser, print_problems, run_benchmark, shell_probe
+from devtools.db import AUDIT_LOG, dsn
 from devtools.ledger import successful_sales_by_order
 from devtools.settings import PRODUCTION_CONNECTIONS, RECOMMENDED_POOL
 from devtools.stack import (
@@ -64,13 +64,11 @@ from devtools.stack import (
     StackError,
     Worker,
     environment,
-    make_run_dir,
     manage,
     start_together,
 )
 from payments.core.statuses import RESTING_STATUSES, OrderStatus
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 POLL_INTERVAL = 0.05
 
 SETUP_CODE = """
@@ -161,36 +159,13 @@ print("PUBLISHED " + json.dumps({"first_publish": t0, "last_publish": t1, "publi
 """
 
 
-def machine_cpu():
-    """CPU seconds the whole machine has been busy (every core, all but idle and iowait), from /proc/stat."""
-    with open("/proc/stat") as fh:
-        fields = [int(v) for v in fh.readline().split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+class Bench(Benchmark):
+    name = "pipeline_throughput"
+    db_prefix = "payments_pipeline_"
+    steps = ("start", "run_baseline", "run_pipeline", "run_ceiling")
 
-
-def proc_cpu(pid, children=()):
-    """CPU seconds (user + system) of `pid` (with its reaped children) and of live `children`."""
-    total = 0
-    for p, with_reaped in [(pid, True), *((c, False) for c in children)]:
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
-        if with_reaped:
-            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: recycled pool processes
-        total += ticks
-    return total / CLK_TCK
-
-
-class Bench:
     def __init__(self, args):
-        self.args = args
-        self.deadline = time.monotonic() + args.timeout
-        self.run_dir = make_run_dir("pipeline-throughput")
-        self.db_name = f"payments_pipeline_{os.getpid()}"
-        self.db_created = False
+        super().__init__(args)
         self.sim = self.redis = self.env = None
         self.workers = []
         self.children = []   # Popen of the publish child, for teardown
@@ -199,29 +174,18 @@ class Bench:
         self.ceiling = None
         self.batches = []    # description tags of every batch pushed through the worker
 
-    def log(self, msg):
-        print(f"[pipeline_throughput] {msg}", file=sys.stderr, flush=True)
-
-    def remaining(self):
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise Deadline()
-        return left
-
     # -- setup and teardown
 
     def start(self):
         self.log(f"run dir {self.run_dir}; database {self.db_name}")
         sim_args = ("--latency-ms", str(self.args.latency_ms)) if self.args.latency_ms else ()
-        self.sim = Simulator(run_dir=self.run_dir, name="sim", extra_args=sim_args).start()
-        self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
+        self.sim = self.launch(Simulator(run_dir=self.run_dir, name="sim", extra_args=sim_args))
+        self.redis = self.launch(RedisServer(run_dir=self.run_dir, name="redis"))
         self.env = environment(db_name=self.db_name, broker_url=self.redis.url(0), simulator_url=self.sim.url,
                                app_name="pipeline-throughput",
                                extra={**PRODUCTION_CONNECTIONS, **dict(self.args.set)})
-        create_database(self.db_name)
-        self.db_created = True
-        manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
-        manage(self.env, "shell", code=SETUP_CODE, timeout=self.remaining(), log_path=self.run_dir / "manage.log")
+        self.private_database(self.env)
+        manage(self.env, "shell", code=SETUP_CODE, timeout=self.time_left(), log_path=self.run_dir / "manage.log")
 
     def kill_children(self):
         for child in self.children:
@@ -231,26 +195,18 @@ class Bench:
 
     def teardown(self):
         self.kill_children()
-        stop_processes((*self.workers, self.redis, self.sim), self.log)
-        if self.db_created:  # only ever the database this run created
-            drop_database_quietly(self.db_name, self.log)
+        super().teardown()
 
     def kill_everything(self):
-        """The watchdog's last resort: SIGKILL every process group and drop the database."""
         self.kill_children()
-        for proc in (*self.workers, self.redis, self.sim):
-            if proc is not None:
-                proc.signal_group(signal.SIGKILL)
-        if self.db_created:
-            drop_database(self.db_name)
+        super().kill_everything()
 
     # -- the baseline: raw gateway work in one process
 
     def baseline_phases(self, env):
         """Run BASELINE_CODE with `env`: its (sequential, threaded) phases."""
-        out = manage(env, "shell", code=BASELINE_CODE, timeout=self.remaining(), log_path=self.run_dir / "baseline.log")
-        line = next(l for l in out.splitlines() if l.startswith("BASELINE "))
-        return json.loads(line.split(" ", 1)[1])
+        return shell_probe(env, BASELINE_CODE, timeout=self.time_left(), log_path=self.run_dir / "baseline.log",
+                           prefix="BASELINE ")
 
     def run_baseline(self):
         a = self.args
@@ -269,7 +225,7 @@ class Bench:
         for phase in (sequential, threaded):
             self.log(f"baseline {phase['threads']} thread(s): {phase['pairs'] / phase['seconds']:.1f} pairs/s")
         if self.env.get("BRAINTREE_HTTP_TRANSPORT", "pooled") != "sdk":
-            # The issue's reference: the same pairs on the SDK's own transport (plain SDK threads).
+            # The reference: the same pairs on the SDK's own transport (plain SDK threads).
             _, plain = self.baseline_phases({**env, "BRAINTREE_HTTP_TRANSPORT": "sdk", "BENCH_SEQUENTIAL": "1"})
             self.baseline["plain_sdk"] = plain
             self.log(f"baseline {plain['threads']} thread(s), the SDK's own transport: "
@@ -306,7 +262,7 @@ class Bench:
                     [tag, [str(s) for s in RESTING_STATUSES]]).fetchone()
                 if terminal >= n:
                     break
-                if self.remaining() < 1:
+                if self.time_left() < 1:
                     raise Deadline()
                 time.sleep(POLL_INTERVAL)
             last_update, = conn.execute(
@@ -331,7 +287,7 @@ class Bench:
 
         client = redis.Redis.from_url(self.redis.url(0))
         while int(client.get(COUNTER_KEY) or 0) < n:
-            if self.remaining() < 1:
+            if self.time_left() < 1:
                 raise Deadline()
             time.sleep(0.01)
         last_update = time.time()
@@ -355,7 +311,7 @@ class Bench:
     def expect_line(self, child, prefix):
         """The rest of the child's first stdout line starting with `prefix` (bounded by the deadline)."""
         while True:
-            ready, _, _ = select.select([child.stdout], [], [], min(self.remaining(), 120))
+            ready, _, _ = select.select([child.stdout], [], [], min(self.time_left(), 120))
             if not ready:
                 raise Deadline()
             line = child.stdout.readline()
@@ -382,7 +338,9 @@ class Bench:
                    env=self.env, run_dir=self.run_dir, name=f"worker{i}" if a.processes > 1 else "worker")
             for i in range(a.processes)
         ]
-        start_together(self.workers, timeout=self.remaining())
+        for worker in self.workers:
+            self.adopt(worker)
+        start_together(self.workers, timeout=self.time_left())
         self.push_batch(a.warmup, "pipeline warm-up")
         self.log(f"warm-up batch of {a.warmup} drained")
         result = self.push_batch(a.orders, "pipeline measured")
@@ -497,14 +455,13 @@ def print_report(result):
           f"{result['cpus']} CPUs")
     print(f"Audit rows per order: {p['audit_rows_per_order']:.2f} "
           f"({', '.join(f'{k} {v}' for k, v in p['audit_rows'].items())})")
-    print("\nTargets (issue 8), this run:")
+    print("\nTargets, this run:")
     for t in result["targets"]:
         print(f"  {t['figure']:<72} {t['value']:>6.2f}  target {t['target']:<7} {'met' if t['met'] else 'NOT met'}")
     reference = result.get("plain_sdk_reference")
     if reference:
         print(f"  (for reference, not a target: {reference['figure']:<46} {reference['value']:>6.2f})")
-    for problem in result["problems"][:20]:
-        print(f"  PROBLEM: {problem}")
+    print_problems(result["problems"], limit=20)
     verdict = ("PASS: every order paid with exactly one successful sale in the ledger; every baseline pair approved"
                if result["passed"] else "FAIL")
     print(f"Result: {verdict} ({result['orders_checked']} orders checked, {result['elapsed_seconds']:.0f}s; "
@@ -524,7 +481,7 @@ def parse_args(argv=None):
     parser.add_argument("--no-ceiling", action="store_true", help="skip the two-no-op-task chains")
     parser.add_argument("--processes", type=int, default=1,
                         help="payments worker processes sharing --concurrency (each -c concurrency/processes); "
-                             "the issue's targets are for 1")
+                             "the targets are for 1")
     args = parser.parse_args(argv)
     if args.orders < 1 or args.concurrency < 1 or args.warmup < 1:
         parser.error("need --orders, --concurrency and --warmup >= 1")
@@ -534,12 +491,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    bench = Bench(args)
-    return run_benchmark(
-        prog="bench.pipeline_throughput", argv=argv, args=args, bench=bench,
-        steps=[bench.start, bench.run_baseline, bench.run_pipeline, bench.run_ceiling], print_report=print_report,
-    )
+    return run_benchmark(Bench(parse_args(argv)), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

@@ -40,14 +40,8 @@ def plot(series, out):
         ax.plot(conc, [p[2] for p in points], marker="x", linestyle="--", color=line.get_color(),
                 label=f"sale+find baseline threads, {lat:g} ms")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("concurrency (worker threads = baseline threads)")
-    ax.set_ylabel("per second (orders, or sale+find pairs)")
-    ax.set_title("One payments worker, -P threads, 2-core machine")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out)
-    print(f"wrote {out}")
+    finish(fig, ax, out, xlabel="concurrency (worker threads = baseline threads)",
+           ylabel="per second (orders, or sale+find pairs)", title="One payments worker, -P threads, 2-core machine")
 
 
 def plot_api(path, out):
@@ -58,9 +52,15 @@ def plot_api(path, out):
         if values:
             ax.plot(values, [(i + 1) / len(values) for i in range(len(values))], label=f"{kind} (n={len(values)})")
     ax.set_xscale("log")
-    ax.set_xlabel("latency, ms (log)")
-    ax.set_ylabel("fraction of requests at or below")
-    ax.set_title("API latency by request kind (bench.api_latency)")
+    finish(fig, ax, out, xlabel="latency, ms (log)", ylabel="fraction of requests at or below",
+           title="API latency by request kind (bench.api_latency)")
+
+
+def finish(fig, ax, out, *, xlabel, ylabel, title):
+    """Label, grid and legend as every figure here has them, then write `out`."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -13,12 +13,10 @@ the stuck-order query. Checks: every sweep re-dispatched exactly the stuck order
 """
 
 import json
-import os
 import sys
 
-from bench.runner import benchmark_parser, drop_database_quietly, run_benchmark, stop_processes
-from devtools.db import create_database, drop_database
-from devtools.stack import RedisServer, environment, make_run_dir, manage
+from bench.runner import Benchmark, benchmark_parser, print_outcome, print_targets, run_benchmark
+from devtools.stack import RedisServer, environment, manage
 
 SCALE_CODE = r"""
 import json, os, statistics, time
@@ -86,26 +84,20 @@ measure("large")
 """
 
 
-class Bench:
-    def __init__(self, args):
-        self.args = args
-        self.run_dir = make_run_dir("reconcile-scale")
-        self.db_name = f"payments_reconcile_{os.getpid()}"
-        self.db_created = False
-        self.redis = None
-        self.measures = {}
-        self.loaded = None
+class Bench(Benchmark):
+    name = "reconcile_scale"
+    db_prefix = "payments_reconcile_"
+    loaded = None  # the bulk load's figures
 
-    def log(self, msg):
-        print(f"[reconcile_scale] {msg}", file=sys.stderr, flush=True)
+    def __init__(self, args):
+        super().__init__(args)
+        self.measures = {}
 
     def start(self):
         self.log(f"run dir {self.run_dir}; database {self.db_name}")
-        self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
+        self.redis = self.launch(RedisServer(run_dir=self.run_dir, name="redis"))
         self.env = environment(db_name=self.db_name, broker_url=self.redis.url(0), app_name="reconcile-scale")
-        create_database(self.db_name)
-        self.db_created = True
-        manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
+        self.private_database(self.env)
 
     def run(self):
         a = self.args
@@ -119,19 +111,8 @@ class Bench:
             elif line.startswith("LOADED "):
                 self.loaded = json.loads(line[len("LOADED "):])
 
-    def teardown(self):
-        stop_processes((self.redis,), self.log)
-        if self.db_created:
-            drop_database_quietly(self.db_name, self.log)
-
-    def kill_everything(self):
-        if self.redis is not None:
-            self.redis.kill()
-        if self.db_created:
-            drop_database(self.db_name)
-
     def error_result(self):
-        return {"run_dir": str(self.run_dir), "measures": self.measures}
+        return {**super().error_result(), "measures": self.measures}
 
     def result(self, command):
         small, large = self.measures["small"], self.measures["large"]
@@ -154,11 +135,8 @@ def print_report(result):
             print(f"    {line}")
     if result["loaded"]:
         print(f"bulk load: {result['loaded']['rows']} rows in {result['loaded']['seconds']:.1f}s")
-    for t in result["targets"]:
-        print(f"Target: {t['figure']}: {t['value']:.2f} (target {t['target']}: {'met' if t['met'] else 'NOT met'})")
-    for p in result["problems"]:
-        print(f"  PROBLEM: {p}")
-    print(f"Result: {'PASS' if result['passed'] else 'FAIL'} ({result['elapsed_seconds']:.0f}s)")
+    print_targets(result["targets"])
+    print_outcome(result)
 
 
 def parse_args(argv=None):
@@ -171,10 +149,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    bench = Bench(args)
-    return run_benchmark(prog="bench.reconcile_scale", argv=argv, args=args, bench=bench,
-                         steps=[bench.start, bench.run], print_report=print_report)
+    return run_benchmark(Bench(parse_args(argv)), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

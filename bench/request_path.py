@@ -15,27 +15,24 @@ status (200, 200, 202), every POST stored one order and published one message.
 Exit status: 0 pass, 1 a check failed, 2 setup failed, 3 deadline.
 """
 
-import os
-import signal
 import sys
 
 import redis
 
-from bench.runner import benchmark_parser, drop_database_quietly, run_benchmark, shell_probe, stop_processes
-from devtools.db import create_database, drop_database
+from bench.runner import Benchmark, benchmark_parser, print_outcome, run_benchmark, shell_probe
 from devtools.settings import PRODUCTION_CONNECTIONS
-from devtools.stack import RedisServer, environment, make_run_dir, manage
+from devtools.stack import RedisServer, environment
 
 PROBE_CODE = r"""
 import json, os, time, uuid
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from payments.tokens.services import api_token_issue
 from payments.models import Order
 
 REQUESTS, WARMUP = int(os.environ["BENCH_REQUESTS"]), int(os.environ["BENCH_WARMUP"])
 user = get_user_model().objects.create_user(username="bench")
-client = Client(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=user).key)
+client = Client(HTTP_AUTHORIZATION="Token " + api_token_issue(user))
 body = json.dumps({"amount": "12.34", "payment_method_nonce": "fake-valid-nonce"})
 statuses = []
 
@@ -69,27 +66,18 @@ print("PROBE " + json.dumps({"rows": rows, "posts": sum(1 for kind, _ in statuse
 """
 
 
-class Bench:
-    def __init__(self, args):
-        self.args = args
-        self.run_dir = make_run_dir("request-path")
-        self.db_name = f"payments_reqpath_{os.getpid()}"
-        self.db_created = False
-        self.redis = None
-        self.probe = None
-        self.published = None
-
-    def log(self, msg):
-        print(f"[request_path] {msg}", file=sys.stderr, flush=True)
+class Bench(Benchmark):
+    name = "request_path"
+    db_prefix = "payments_reqpath_"
+    probe = None      # what PROBE_CODE printed
+    published = None  # messages left in the payments queue (no worker consumes it)
 
     def start(self):
         self.log(f"run dir {self.run_dir}; database {self.db_name}")
-        self.redis = RedisServer(run_dir=self.run_dir, name="redis").start()
+        self.redis = self.launch(RedisServer(run_dir=self.run_dir, name="redis"))
         self.env = environment(db_name=self.db_name, broker_url=self.redis.url(0), app_name="request-path",
                                extra={**PRODUCTION_CONNECTIONS, "DJANGO_SETTINGS_MODULE": "bench.settings"})
-        create_database(self.db_name)
-        self.db_created = True
-        manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300, log_path=self.run_dir / "manage.log")
+        self.private_database(self.env)
 
     def run(self):
         a = self.args
@@ -97,20 +85,6 @@ class Bench:
         self.probe = shell_probe(env, PROBE_CODE, timeout=a.timeout, log_path=self.run_dir / "probe.log")
         # No worker consumes the payments queue here: every publish is still in it.
         self.published = redis.Redis.from_url(self.redis.url(0)).llen("payments")
-
-    def teardown(self):
-        stop_processes((self.redis,), self.log)
-        if self.db_created:
-            drop_database_quietly(self.db_name, self.log)
-
-    def kill_everything(self):
-        if self.redis is not None:
-            self.redis.signal_group(signal.SIGKILL)
-        if self.db_created:
-            drop_database(self.db_name)
-
-    def error_result(self):
-        return {"run_dir": str(self.run_dir)}
 
     def result(self, command):
         p = self.probe
@@ -136,10 +110,8 @@ def print_report(result):
               f"{row['cpu_ratio_to_bare']:>10.2f}")
     post = next(row for row in result["rows"] if row["kind"] == "post")
     print(f"\nbare ÷ POST in CPU (what POST ÷ bare req/s can reach when CPU-bound): "
-          f"{1 / post['cpu_ratio_to_bare']:.2f}  (issue 8's target for req/s: >= 0.5)")
-    for p in result["problems"]:
-        print(f"  PROBLEM: {p}")
-    print(f"Result: {'PASS' if result['passed'] else 'FAIL'} ({result['elapsed_seconds']:.0f}s)")
+          f"{1 / post['cpu_ratio_to_bare']:.2f}  (the target for POST ÷ bare req/s: >= 0.5)")
+    print_outcome(result)
 
 
 def parse_args(argv=None):
@@ -153,10 +125,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    bench = Bench(args)
-    return run_benchmark(prog="bench.request_path", argv=argv, args=args, bench=bench,
-                         steps=[bench.start, bench.run], print_report=print_report)
+    return run_benchmark(Bench(parse_args(argv)), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,12 @@ same requests either way. Checks: every sale approved, found, and its order id t
 Exit status: 0 pass, 1 a check failed, 2 setup failed, 3 deadline.
 """
 
-import signal
 import statistics
 import sys
 
-from bench.runner import benchmark_parser, run_benchmark, shell_probe
+from bench.runner import Benchmark, benchmark_parser, run_benchmark, shell_probe
 from devtools.settings import PRODUCTION_CONNECTIONS
-from devtools.stack import Simulator, environment, make_run_dir
+from devtools.stack import Simulator, environment
 
 TRANSPORTS = ("sdk", "pooled")
 
@@ -71,20 +70,18 @@ print("PROBE " + json.dumps(runs), flush=True)
 """
 
 
-class SdkTransportBench:
+class SdkTransportBench(Benchmark):
+    name = "sdk_transport"
+
     def __init__(self, args):
-        self.args = args
-        self.run_dir = make_run_dir("sdk-transport")
+        super().__init__(args)
         self.sim = None
         self.runs = None
-
-    def log(self, msg):
-        print(f"[sdk_transport] {msg}", file=sys.stderr, flush=True)
 
     def start(self):
         a = self.args
         extra = ("--latency-ms", str(a.latency_ms)) if a.latency_ms else ()
-        self.sim = Simulator(run_dir=self.run_dir, name="sim", extra_args=extra).start()
+        self.sim = self.launch(Simulator(run_dir=self.run_dir, name="sim", extra_args=extra))
         self.log(f"run dir {self.run_dir}; simulator {self.sim.url}")
 
     def run(self):
@@ -94,14 +91,6 @@ class SdkTransportBench:
                                  "BENCH_THREADS": ",".join(str(t) for t in a.threads),
                                  "BENCH_TRANSPORTS": ",".join(TRANSPORTS)})
         self.runs = shell_probe(env, PROBE_CODE, timeout=a.timeout, log_path=self.run_dir / "probe.log")
-
-    def teardown(self):
-        if self.sim is not None:
-            self.sim.stop()
-
-    def kill_everything(self):
-        if self.sim is not None:
-            self.sim.signal_group(signal.SIGKILL)
 
     def result(self, command):
         rows = []
@@ -144,9 +133,7 @@ def main(argv=None):
     parser.add_argument("--latency-ms", type=int, default=0, help="the simulator's latency per request")
     args = parser.parse_args(argv)
     args.threads = args.threads or [1, 64]
-    bench = SdkTransportBench(args)
-    return run_benchmark(prog="bench.sdk_transport", argv=argv, args=args, bench=bench,
-                         steps=(bench.start, bench.run), print_report=print_report)
+    return run_benchmark(SdkTransportBench(args), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Simulator throughput: SDK clients and a light raw-socket client, each against a same-run baseline.
 
-    python -m bench.sim_throughput [--duration 10] [--clients 32] [--processes 4] [--rounds 5]
+    python -m bench.sim_throughput [--duration 10] [--clients 32] [--processes 4] [--rounds 5] [--out FILE]
 
 Two servers run as subprocesses for the whole run: the simulator (in memory, no faults) and a
 trivial stdlib ``ThreadingHTTPServer`` baseline that answers every request with a canned
@@ -8,7 +8,7 @@ transaction of the same size over the same keep-alive HTTP/1.1 stack. Each is dr
 of client, for ``--duration`` seconds each, cut into ``--rounds`` slices that alternate between the
 two servers so machine noise hits both alike:
 
-* **SDK** (the issue's measure): ``--clients`` threads of the real ``braintree`` SDK spread over
+* **SDK** (the measure the targets are quoted in): ``--clients`` threads of the real ``braintree`` SDK spread over
   ``--processes`` processes, doing sale+find pairs. On a small machine the SDK itself (minidom
   parsing, ``requests``, ``getproxies()`` on every call) needs several times the server's CPU per
   request, so this figure measures the client as much as the server.
@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -35,10 +34,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import braintree
 
+from bench.runner import Benchmark, benchmark_parser, run_benchmark
 from braintree_sim.config import SimConfig
-from braintree_sim.launch import start_subprocess, wait_until_ready
+from braintree_sim.server import HEALTH_PATH
 from devtools.proxy import drop_proxy_variables
-from devtools.stack import free_port
+from devtools.stack import PYTHON, ManagedProcess, Simulator, free_port, http_request
 
 CONFIG = SimConfig()
 _TRANSACTION_ID = re.compile(rb"<transaction>\s*<id>([^<]+)</id>")
@@ -209,7 +209,9 @@ def measure_server(pid, run, totals=None):
 def figures(totals):
     """Requests per second and CPU seconds per request from :func:`measure_server` totals."""
     done = totals["requests"]
-    per_request = (lambda seconds: seconds / done if done and seconds is not None else None)
+
+    def per_request(seconds):
+        return seconds / done if done and seconds is not None else None
     return {"rps": done / totals["elapsed"], "errors": totals["errors"],
             "server_cpu": per_request(totals["server_cpu"]),
             "client_cpu": per_request(totals["client_cpu"])}
@@ -312,9 +314,76 @@ def _row(client, server, figures):
             + (f"{client_cpu * 1000:>9.2f}" if client_cpu else f"{'-':>9}"))
 
 
-def report(args, results):
-    """Print the table of :func:`main`'s results and the simulator/baseline ratios."""
-    cores = os.cpu_count() or 1
+class BaselineServer(ManagedProcess):
+    """:func:`serve_baseline` in its own process, on a free port."""
+
+    kind = "baseline"
+
+    def __init__(self, port=None, **kwargs):
+        super().__init__(**kwargs)
+        self.port = port or free_port()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self):
+        return [PYTHON, "-m", "bench.sim_throughput", "--serve-baseline", self.port]
+
+    def is_ready(self):
+        # The baseline answers any path with 200, so the simulator's health probe works for it too.
+        status, _, _ = http_request("GET", self.url + HEALTH_PATH, timeout=1)
+        return status == 200
+
+
+class InMemorySimulator(Simulator):
+    """The simulator without a state file: every transaction in memory, no faults."""
+
+    def command(self):
+        return [PYTHON, "-m", "braintree_sim", "--host", self.host, "--port", self.port, *self.extra_args]
+
+
+class SimThroughput(Benchmark):
+    name = "sim_throughput"
+
+    def __init__(self, args):
+        super().__init__(args)
+        self.results = {}
+
+    def start(self):
+        self.log(f"run dir {self.run_dir}")
+        self.templates = capture_sdk_requests()
+        self.baseline = self.launch(BaselineServer(run_dir=self.run_dir, name="baseline"))
+        self.sim = self.launch(InMemorySimulator(run_dir=self.run_dir, name="sim"))
+
+    def run(self):
+        args = self.args
+        servers = {"baseline": (self.baseline.pid, self.baseline.url), "braintree_sim": (self.sim.pid, self.sim.url)}
+        # Alternate short slices so a neighbour's burst of CPU hits both servers alike.
+        slice_seconds = args.duration / args.rounds
+        loads = {"sdk": lambda url: measure(url, slice_seconds, args.clients, args.processes),
+                 "light": lambda url: measure_light(url, slice_seconds, args.clients, self.templates)}
+        results = {}
+        for kind, load in loads.items():
+            for _ in range(args.rounds):
+                for name, (pid, url) in servers.items():
+                    self.check_deadline()
+                    results[kind, name] = measure_server(pid, lambda: load(url), results.get((kind, name)))
+        self.results = {key: figures(totals) for key, totals in results.items()}
+
+    def result(self, command):
+        a = self.args
+        return {"command": command, "passed": True, "duration": a.duration, "rounds": a.rounds,
+                "clients": a.clients, "processes": a.processes, "cores": os.cpu_count() or 1,
+                "runs": [{"client": kind, "server": server, **fig} for (kind, server), fig in self.results.items()],
+                "run_dir": str(self.run_dir)}
+
+
+def report(result):
+    """Print the table of the results and the simulator/baseline ratios."""
+    args = argparse.Namespace(**{k: result[k] for k in ("duration", "rounds", "clients", "processes")})
+    results = {(run["client"], run["server"]): run for run in result["runs"]}
+    cores = result["cores"]
     print(f"duration={args.duration:.0f}s per run in {args.rounds} alternating slices, {cores} cores, sale+find pairs, "
           f"loadavg at end {os.getloadavg()[0]:.1f}")
     print(f"{'client':<26}{'server':<15}{'req/s':>8}{'errors':>7}{'srv ms':>9}"
@@ -340,7 +409,7 @@ def report(args, results):
 
 def main(argv=None):
     """Measure baseline and simulator with both client kinds, interleaved, and print a table."""
-    parser = argparse.ArgumentParser(prog="python -m bench.sim_throughput")
+    parser = benchmark_parser("bench.sim_throughput", None, timeout=None)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--clients", type=int, default=32,
                         help="concurrent SDK clients, and light-client connections")
@@ -352,36 +421,9 @@ def main(argv=None):
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
         return 0
-
-    templates = capture_sdk_requests()
-    port = free_port()
-    baseline = subprocess.Popen([sys.executable, "-m", "bench.sim_throughput",
-                                 "--serve-baseline", str(port)], env=drop_proxy_variables(dict(os.environ)))
-    simulator = None
-    results = {}
-    try:
-        # The baseline answers any path with 200, so the health probe works for it too.
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_ready(base_url, timeout=10, process=baseline)
-        simulator, sim_url = start_subprocess()
-        servers = {"baseline": (baseline.pid, base_url), "braintree_sim": (simulator.pid, sim_url)}
-        # Alternate short slices so a neighbour's burst of CPU hits both servers alike.
-        slice_seconds = args.duration / args.rounds
-        loads = {"sdk": lambda url: measure(url, slice_seconds, args.clients, args.processes),
-                 "light": lambda url: measure_light(url, slice_seconds, args.clients, templates)}
-        for kind, load in loads.items():
-            for _ in range(args.rounds):
-                for name, (pid, url) in servers.items():
-                    results[kind, name] = measure_server(pid, lambda: load(url),
-                                                         results.get((kind, name)))
-        results = {key: figures(totals) for key, totals in results.items()}
-    finally:
-        for process in (baseline, simulator):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                process.wait()
-    report(args, results)
-    return 0
+    # Both client kinds against both servers for --duration each, plus the start: well within this.
+    args.timeout = args.timeout or 4 * args.duration + 120
+    return run_benchmark(SimThroughput(args), argv=argv, print_report=report)
 
 
 if __name__ == "__main__":

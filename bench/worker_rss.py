@@ -13,7 +13,7 @@ Checks: every order paid with exactly one successful sale in the ledger. Exit st
 import sys
 
 from bench.pipeline_throughput import Bench as PipelineBench
-from bench.runner import benchmark_parser, run_benchmark
+from bench.runner import benchmark_parser, print_problems, print_targets, run_benchmark
 from devtools.settings import RECOMMENDED_POOL
 from devtools.stack import Worker
 
@@ -30,10 +30,13 @@ def rss_kib(pids):
 
 
 class Bench(PipelineBench):
+    steps = ("start", "run_rss")
+    prog = "bench.worker_rss"
+
     def run_rss(self):
         a = self.args
-        self.worker = Worker(queues="payments", concurrency=a.concurrency, pool=a.pool, loglevel="info",
-                             env=self.env, run_dir=self.run_dir, name="worker").start()
+        self.worker = self.launch(Worker(queues="payments", concurrency=a.concurrency, pool=a.pool, loglevel="info",
+                                         env=self.env, run_dir=self.run_dir, name="worker"))
         self.samples = []
         # check() also reads the throughput bench's baseline and publish count: no baseline here.
         self.baseline = {"sequential": {"errors": 0, "threads": 1}, "threaded": {"errors": 0, "threads": a.concurrency}}
@@ -64,10 +67,8 @@ def print_report(result):
     print(f"\n$ {result['command']}\n")
     for s in result["samples"]:
         print(f"  after {s['orders']:>6} orders: RSS {s['rss_kib'] / 1024:7.1f} MiB")
-    for t in result["targets"]:
-        print(f"Target: {t['figure']}: {t['value']:.3f} (target {t['target']}: {'met' if t['met'] else 'NOT met'})")
-    for p in result["problems"][:20]:
-        print(f"  PROBLEM: {p}")
+    print_targets(result["targets"], digits=3)
+    print_problems(result["problems"], limit=20)
     print(f"Result: {'PASS' if result['passed'] else 'FAIL'} ({result['orders_checked']} orders checked, "
           f"{result['elapsed_seconds']:.0f}s)")
 
@@ -86,10 +87,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    bench = Bench(args)
-    return run_benchmark(prog="bench.worker_rss", argv=argv, args=args, bench=bench,
-                         steps=[bench.start, bench.run_rss], print_report=print_report)
+    return run_benchmark(Bench(parse_args(argv)), argv=argv, print_report=print_report)
 
 
 if __name__ == "__main__":

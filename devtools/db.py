@@ -40,3 +40,29 @@ def drop_orphaned_databases(prefix, alive):
         for (name,) in rows:
             if not alive(int(name[len(prefix):])):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def refuse_connections(name):
+    """Make database `name` refuse every new connection and end its sessions: a failover, as
+    clients see it. Only `name` is touched: never the server, never another database."""
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    return terminate_sessions(name)
+
+
+def allow_connections(name):
+    """End `refuse_connections`: database `name` accepts connections again."""
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+
+def terminate_sessions(name, app_name_like=None):
+    """pg_terminate_backend every session on database `name` (those whose application_name is
+    LIKE `app_name_like`, if given); returns how many were ended."""
+    query = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    params = [name]
+    if app_name_like is not None:
+        query += " AND application_name LIKE %s"
+        params.append(app_name_like)
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        return conn.execute(query, params).fetchone()[0]

@@ -29,6 +29,8 @@ from payments.core.statuses import (
 ACCEPTED = (200, 201, 202)
 # A duplicate submission may also be told to come back later (the first copy is in flight).
 ACCEPTED_OR_IN_FLIGHT = (*ACCEPTED, 409)
+# The database could not be reached (503 with Retry-After): the client tries again later.
+UNAVAILABLE = 503
 # How far along its life an order is: a move to a lower rank goes backwards.
 STATUS_RANK = {**{s: i for i, s in enumerate(ACTIVE_STATUSES)}, **dict.fromkeys(RESTING_STATUSES, len(ACTIVE_STATUSES))}
 # Audit actions after the sale that may record an event on a final order without moving it.
@@ -153,10 +155,12 @@ def i5_one_order_per_idempotency_key(groups, orders, ledger):
     for group in groups:
         responses = group["responses"]
         ids = {r["order_id"] for r in responses if r["status"] in ACCEPTED}
-        bad = [r for r in responses if r["status"] not in ACCEPTED_OR_IN_FLIGHT]
+        bad = [r for r in responses if r["status"] not in (*ACCEPTED_OR_IN_FLIGHT, UNAVAILABLE)]
         rows = by_key.get(group["key"], [])
         charges = sum(len(ok_by_order.get(o["id"], [])) for o in rows)
-        if len(ids) > 1 or len(rows) != 1 or charges > 1 or bad:
+        # Copies that were all refused for an unreachable database may have stored nothing.
+        refused_only = all(r["status"] == UNAVAILABLE for r in responses)
+        if len(ids) > 1 or len(rows) > 1 or (len(rows) == 0 and not refused_only) or charges > 1 or bad:
             violations.append({"key": group["key"], "answered_ids": sorted(i for i in ids if i),
                                "orders": [o["id"] for o in rows], "charges": charges, "responses": responses})
     return _result("duplicate submissions: one order, at most one charge", len(groups), violations)

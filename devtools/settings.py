@@ -15,9 +15,12 @@ FAST_SETTINGS = {
     "PAYMENTS_MAX_RETRIES": 3,
     # Off, so a test can wait for a retry by the clock.
     "PAYMENTS_RETRY_JITTER": "false",
-    # Shorter than a task run on purpose: a redelivered charge of a killed worker is taken over
-    # within seconds, without the reconciler.
+    # A killed worker's claim lapses within 3 s (a live one renews it every second), so its
+    # redelivered charge is taken over within seconds, without the reconciler.
     "PAYMENTS_CLAIM_LEASE_SECONDS": 3,
+    "PAYMENTS_CLAIM_RENEW_SECONDS": 1,
+    # Above the task hard time limit and three gateway timeouts, as in production.
+    "PAYMENTS_CLAIM_HOLD_MAX_SECONDS": 25,
     "CELERY_TASK_SOFT_TIME_LIMIT": 15,
     "CELERY_TASK_TIME_LIMIT": 20,
     # A stopped worker is gone in 2 s, so teardown and restarts stay quick.
@@ -27,7 +30,8 @@ FAST_SETTINGS = {
 }
 
 # The chaos run: recovery from every fault must fit in a few minutes, yet every bound the
-# production settings keep must hold (lease > hard limit, visibility > countdown + hard limit);
+# production settings keep must hold (claims renewed past the hard limit, visibility > countdown +
+# hard limit);
 # the README's Reliability section explains how each bounds the time to terminal state.
 CHAOS_SETTINGS = {
     **FAST_SETTINGS,
@@ -37,8 +41,11 @@ CHAOS_SETTINGS = {
     "PAYMENTS_MAX_RETRIES": 5,
     "CELERY_TASK_SOFT_TIME_LIMIT": 8,
     "CELERY_TASK_TIME_LIMIT": 10,
-    # Above the task hard time limit: a live worker's claim is never taken over.
-    "PAYMENTS_CLAIM_LEASE_SECONDS": 12,
+    # Production's lease and renewal: the run measures how long a dead worker's orders wait.
+    "PAYMENTS_CLAIM_LEASE_SECONDS": 6,
+    "PAYMENTS_CLAIM_RENEW_SECONDS": 1.5,
+    # Above the task hard time limit and three gateway timeouts: a live claim is never given up.
+    "PAYMENTS_CLAIM_HOLD_MAX_SECONDS": 12,
     # Above the longest retry countdown plus the hard time limit.
     "CELERY_VISIBILITY_TIMEOUT": 30,
     # Long enough for the sales in flight during a SIGTERM deploy to finish.

@@ -24,7 +24,9 @@ flow, waits until every order is terminal (bounded), then checks (devtools/invar
 Exit status: 0 all invariants hold, 1 an invariant was violated, 2 the stack could not be set up,
 3 the global deadline expired. Logs of every process stay in the run directory.
 
-The package: `plan` (the order mix, the fault schedule), `faults` (one handler per fault kind),
-`harness` (the stack, the traffic, the quiet wait), `checks` (reading the run, the invariants),
-`report` (stdout), `__main__` (arguments; the life cycle is bench/runner.py's).
+The package: `plan` (the order mix, the fault schedule), `stack` (the processes), `traffic` (the
+orders over HTTP), `faults` and `pool_faults` (one handler per fault kind), `supervision` (probes,
+restart policy, the supervisor), `after_sale` (refunds, voids, disputes), `harness` (the run: its
+phases, the heal, the quiet wait), `checks` (reading the run, the invariants), `report` (stdout),
+`__main__` (arguments; the life cycle is bench/runner.py's).
 """

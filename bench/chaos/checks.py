@@ -71,6 +71,28 @@ def times_to_rest(orders, events):
     return out
 
 
+def times_to_final_by_fault(fault_log, orders, events):
+    """Per fault kind: p50/p99/max seconds from creation to a resting status of the orders that were
+    active (created, not yet resting) when a fault of that kind struck; each order counts once per kind."""
+    rested = {}
+    for oid, o in orders.items():
+        end = next((a["created_at"] for a in events.get(oid, []) if a["to_status"] in RESTING_STATUSES), None)
+        if end is not None:
+            rested[oid] = (o["created_at"].timestamp(), end.timestamp())
+    hit = defaultdict(set)
+    for fault in fault_log:
+        if not fault.get("ok") or "wall" not in fault:
+            continue
+        at = fault["wall"]
+        hit[fault["kind"]].update(oid for oid, (start, end) in rested.items() if start <= at < end)
+    out = {}
+    for kind, oids in sorted(hit.items()):
+        values = [rested[oid][1] - rested[oid][0] for oid in oids]
+        out[kind] = {"orders": len(values), "p50": percentile(values, 0.5), "p99": percentile(values, 0.99),
+                     "max": max(values, default=None)}
+    return out
+
+
 def diagnose(inv, orders, events, ledger):
     """Row, audit trail and ledger entries of every violating order (money first, 30 per invariant)."""
     bad_orders = []
@@ -112,8 +134,8 @@ def check(chaos, plan):
     after_sale = after_sale_checks(chaos, orders, events, ledger)
     inv.update(after_sale.pop("invariants"))
     inv.update(
-        S1=s1_every_frozen_pool_restarted_by_its_liveness_probe(chaos.fault_log, chaos.restarts),
-        S2=s2_no_order_held_hostage_by_a_restart(chaos.restarts, orders, events),
+        S1=s1_every_frozen_pool_restarted_by_its_liveness_probe(chaos.fault_log, chaos.supervisor.restarts),
+        S2=s2_no_order_held_hostage_by_a_restart(chaos.supervisor.restarts, orders, events),
     )
     ttt = times_to_rest(orders, events)
     mismatch = api_mismatches(orders, api_orders) if api_orders is not None else []
@@ -137,6 +159,7 @@ def check(chaos, plan):
                    "by_kind": {k: dict(c) for k, c in sorted(kind_outcome.items())}},
         "time_to_terminal_seconds": {"p50": percentile(ttt, 0.5), "p99": percentile(ttt, 0.99),
                                      "max": max(ttt) if ttt else None, "count": len(ttt)},
+        "time_to_terminal_by_fault": times_to_final_by_fault(chaos.fault_log, orders, events),
         "api": {"answers": dict(Counter(str(r["status"]) for r in responses)),
                 "latency_p50": percentile(latencies, 0.5),
                 "latency_p99": percentile(latencies, 0.99),
@@ -149,7 +172,7 @@ def check(chaos, plan):
                     "by_status": dict(Counter(t.get("status") for t in all_sales))},
         "faults": {"planned": chaos.n_faults, "injected": dict(sorted(fault_counts.items())),
                    "events": chaos.fault_log},
-        "supervisor_restarts": chaos.restarts,
+        "supervisor_restarts": chaos.supervisor.restarts,
         "after_sale": after_sale,
         "diagnosis": diagnose(inv, orders, events, ledger),
     }

@@ -70,3 +70,17 @@ def plan_faults(seconds, repeats, rng, kinds):
         hi = seconds * (0.05 + 0.80 * (i + 1) / slots)
         out.append((rng.uniform(lo, hi), kind))
     return out
+
+
+# A soak's faults: one every 5-40 s, each drawn from every kind the run allows.
+SOAK_GAP_SECONDS = (5, 40)
+
+
+def plan_soak_faults(seconds, rng, kinds, gaps=SOAK_GAP_SECONDS):
+    """Seeded (moment, kind) pairs for a soak of `seconds`: a fault every `gaps` seconds (uniform),
+    its kind drawn from `kinds`, until 90 % of the window (the rest is for the last ones to heal)."""
+    out, at = [], rng.uniform(*gaps)
+    while at < seconds * 0.9:
+        out.append((at, rng.choice(kinds)))
+        at += rng.uniform(*gaps)
+    return out

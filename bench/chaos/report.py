@@ -76,6 +76,16 @@ def print_report(result, out=sys.stdout):
     t = result["time_to_terminal_seconds"]
     w(f"\nTime to terminal state  p50 {fmt_s(t['p50'])}  p99 {fmt_s(t['p99'])}  max {fmt_s(t['max'])}  "
       f"(n={t['count']})\n")
+    by_fault = result.get("time_to_terminal_by_fault") or {}
+    if by_fault:
+        w("  of the orders active when a fault struck, by its kind:\n")
+        for kind, f in by_fault.items():
+            w(f"    {kind:<22} p50 {fmt_s(f['p50']):>7}  p99 {fmt_s(f['p99']):>7}  max {fmt_s(f['max']):>7}"
+              f"  (n={f['orders']})\n")
+    memory = result.get("memory_mib") or {}
+    if memory.get("start") and memory.get("end"):
+        w("Memory (RSS MiB, start -> end): " + ", ".join(
+            f"{name} {memory['start'].get(name, '-')} -> {memory['end'].get(name, '-')}" for name in memory["end"]) + "\n")
     a = result["api"]
     w(f"API answers {a['answers']}  latency p50 {fmt_s(a['latency_p50'])} p99 {fmt_s(a['latency_p99'])} "
       f"max {fmt_s(a['latency_max'])}  status mismatches with DB: {a['status_mismatch_count']}\n")

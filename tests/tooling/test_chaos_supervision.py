@@ -1,4 +1,5 @@
-"""The chaos harness's supervision: probe counting, its scaled settings, the S1/S2 checks, the report.
+"""The chaos harness's supervision: probe counting, its scaled settings, the restart policy, the S1/S2
+checks, the report.
 
 Pure pieces only: no worker runs here (the harness runs them; `python -m bench.chaos --ci`).
 """
@@ -16,7 +17,7 @@ from bench.chaos.checks import (
     s2_no_order_held_hostage_by_a_restart,
 )
 from bench.chaos.report import print_restarts
-from bench.chaos.supervision import CHAOS, PRODUCTION, LivenessProbe, ProbeSettings
+from bench.chaos.supervision import CHAOS, PRODUCTION, LivenessProbe, ProbeSettings, RestartPolicy
 from devtools.settings import CHAOS_RECONCILE_THRESHOLD_SECONDS, CHAOS_SETTINGS
 from payments.ops.liveness import HEARTBEAT_FILE_ENV, HUNG_ENV, INTERVAL_ENV, MAX_AGE_ENV, STALL_ENV
 
@@ -70,6 +71,17 @@ def test_the_probe_is_due_once_per_period():
     probe.observe(None, now=10)
     assert not probe.due(11.9)
     assert probe.due(12)
+
+
+# -- the restart policy
+
+
+def test_restart_policy_restarts_up_to_its_burst_within_the_window():
+    policy = RestartPolicy()
+    assert all(policy.allow("w", t) for t in range(policy.burst))
+    assert not policy.allow("w", policy.burst)
+    assert policy.allow("w", policy.window_seconds + 1)
+    assert policy.allow("other", 0)
 
 
 # -- the settings and how they scale

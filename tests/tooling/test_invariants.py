@@ -184,6 +184,23 @@ def test_i5_catches_a_copy_answered_with_an_error():
     assert found["key"] == "k1"
 
 
+def test_i5_allows_copies_refused_while_the_database_was_unreachable():
+    # given one copy answered 503 (retry later) beside the accepted one, and a key refused every time
+    run = good_run()
+    run["groups"][0]["responses"].append({"status": 503, "order_id": None})
+    run["groups"].append({"key": "k-refused", "responses": [{"status": 503, "order_id": None}] * 2})
+    # when / then
+    assert violations(invariants.i5_one_order_per_idempotency_key(run["groups"], run["orders"], run["ledger"])) == []
+
+
+def test_i5_catches_a_key_without_an_order_unless_every_copy_was_refused():
+    # given a key answered 409 (in flight) whose order never appeared
+    run = good_run()
+    run["groups"].append({"key": "k-lost", "responses": [{"status": 409, "order_id": None}, {"status": 503, "order_id": None}]})
+    [found] = violations(invariants.i5_one_order_per_idempotency_key(run["groups"], run["orders"], run["ledger"]))
+    assert found["key"] == "k-lost"
+
+
 # After the sale: I6–I9, each on a good run and on a hand-made ledger that breaks it.
 
 SOLD = "order-sold"

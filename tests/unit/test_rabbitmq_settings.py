@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.chaos.harness import RestartPolicy
-
 REPO = Path(__file__).resolve().parents[2]
 DUMP = """
 import json, django
@@ -51,11 +49,3 @@ def test_redis_url_keeps_the_redis_settings():
     assert conf["queues"] == {}
     assert "visibility_timeout" in conf["transport"]
     assert all("confirm_timeout" not in route for route in conf["routes"].values())
-
-
-def test_restart_policy_restarts_up_to_its_burst_within_the_window():
-    policy = RestartPolicy()
-    assert all(policy.allow("w", t) for t in range(policy.burst))
-    assert not policy.allow("w", policy.burst)
-    assert policy.allow("w", policy.window_seconds + 1)
-    assert policy.allow("other", 0)

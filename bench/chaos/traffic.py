@@ -1,0 +1,81 @@
+"""The stream of orders: a plan (plan.py) sent over HTTP at a steady rate while the faults strike."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ACCEPTED_STATUSES = (200, 201, 202)
+
+
+def send_planned(pool, planned, submit_one, rng):
+    """Send one planned order on `pool`: once, or its duplicate copies with one Idempotency-Key,
+    all at once or one after another 0.05–1.5 s apart (the gaps drawn from `rng` now, in plan
+    order, so a seed gives the same gaps whatever the timing)."""
+    if planned.copies == 1:
+        pool.submit(submit_one, planned)
+    elif planned.concurrent:
+        for _ in range(planned.copies):
+            pool.submit(submit_one, planned)
+    else:
+        gaps = [rng.uniform(0.05, 1.5) for _ in range(planned.copies)]
+
+        def spaced():
+            for gap in gaps:
+                submit_one(planned)
+                time.sleep(gap)
+        pool.submit(spaced)
+
+
+class Traffic:
+    """The chaos run's orders: each planned order's body, its submissions and their answers."""
+
+    def __init__(self, run):
+        self.run = run  # the chaos run: the API, the simulator, the clock, the seeded generator
+        self.submitted = 0
+        self.accepted = 0
+        self.lock = threading.Lock()
+
+    def submit_one(self, planned):
+        run = self.run
+        t0 = time.monotonic()
+        for attempt in range(3):
+            try:
+                status, headers, data = run.api("POST", "/api/orders/", planned.body,
+                                                {"Idempotency-Key": planned.key})
+                break
+            except OSError as exc:
+                status, data = None, repr(exc)
+                time.sleep(0.5)
+        order_id = data.get("id") if isinstance(data, dict) else None
+        with self.lock:
+            planned.responses.append({"status": status, "order_id": order_id, "t": time.monotonic() - run.started,
+                                      "latency": time.monotonic() - t0,
+                                      "body": None if status in ACCEPTED_STATUSES else str(data)[:300]})
+            self.submitted += 1
+            if status in ACCEPTED_STATUSES:
+                self.accepted += 1
+
+    def submit_all(self, plan):
+        """Send `plan` evenly over --seconds; stops early when the deadline is near."""
+        run = self.run
+        run.phase = "submit"
+        rate_interval = run.args.seconds / max(1, len(plan))
+        t_start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for p in plan:
+                at = t_start + p.index * rate_interval
+                while time.monotonic() < at:
+                    if run.remaining() < 30:
+                        run.warn("deadline near: stopped submitting")
+                        return
+                    time.sleep(min(0.05, at - time.monotonic()))
+                nonce = p.nonce
+                if nonce == "mint":
+                    try:
+                        nonce = run.procs["sim"].mint_nonce()
+                    except Exception as exc:
+                        run.warn(f"mint nonce failed ({exc!r}); using fake-valid-nonce")
+                        nonce = "fake-valid-nonce"
+                p.body = {"amount": p.amount, "payment_method_nonce": nonce, "currency": "USD",
+                          "description": f"chaos #{p.index} {p.kind}"}
+                send_planned(pool, p, self.submit_one, run.rng)
