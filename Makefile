@@ -26,7 +26,8 @@ admin-password: $(STAMP)
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} \
 		$(BIN)/python manage.py bootstrap_demo --reset-admin-password --run-dir .run
 
-# While `make run` is up: a seeded mix of orders at RATE per second, then a summary table.
+# While `make run` is up: a seeded mix of orders at RATE per second (every kind at least once), a full
+# refund (a void) and a partial refund that waits for the settlement, then summary tables.
 RATE ?= 5
 N ?= 40
 SEED ?= 7

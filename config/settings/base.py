@@ -5,7 +5,11 @@ Every variable is read through `config.env.env` (django-environ) with its defaul
 
 from datetime import timedelta
 
+# A module, not its upper-case names: those would become settings.
+from csp import constants as csp
+
 from config.env import BASE_DIR, comma_list, env, merchant_accounts, refuse_other_currency_list
+from config.security import trusted_proxies
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -19,18 +23,24 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens: stored as a hash, with an expiry (payments/tokens/).
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "csp",
     "payments",
 ]
 
 MIDDLEWARE = [
-    # First, so it sees every answer: HTML error pages (Django's debug 404/500) become JSON.
+    # Before everything: `request.id` (X-Request-ID) on every answer and in every log line of it.
+    "payments.http.request_id.RequestIdMiddleware",
+    # First after it, so it sees every answer: HTML error pages (Django's debug 404/500) become JSON.
     "payments.http.errors.JSONErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header (CONTENT_SECURITY_POLICY below) on every answer.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,23 +79,64 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR
 DATABASE_CONN_MAX_AGE_DEFAULT = 600
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=DATABASE_CONN_MAX_AGE_DEFAULT)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+# A failover can leave the old address silent instead of refusing: a connection attempt gives up
+# after this long (libpq's connect_timeout; its default waits for the kernel, minutes), so a
+# request answers 503 and a task retries instead of hanging. https://www.postgresql.org/docs/current/libpq-connect.html
+DATABASE_CONNECT_TIMEOUT_SECONDS = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Password logins (the admin, the browsable API's login page) go through django-axes first: after
-# AXES_FAILURE_LIMIT failures for one username from one address, that pair is refused, even with
-# the right password, for AXES_COOLOFF_MINUTES. Locking the pair, not the username alone, keeps an
-# attacker from locking a known admin out from elsewhere. API tokens never reach these backends.
+# Password logins (the admin, the browsable API's login page) go through django-axes first, in two
+# tiers (payments/http/lockout.py): after AXES_FAILURE_LIMIT failures for one username from one
+# address, that pair is refused, even with the right password, for AXES_COOLOFF_MINUTES; after
+# AXES_USERNAME_FAILURE_LIMIT failures for one username from any addresses, the username is.
+# The pair tier keeps one attacker from locking a known admin out from elsewhere; the higher
+# username tier stops guessing spread over many addresses. API tokens never reach these backends.
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "payments.http.lockout.TieredLockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# The same client address as the API throttles (API_NUM_PROXIES), never a header a client picks.
-AXES_CLIENT_IP_CALLABLE = "payments.http.throttling.client_ip"
+# The client address of the throttles and the logs (TRUSTED_PROXIES), never a header a client picks.
+AXES_CLIENT_IP_CALLABLE = "payments.http.proxies.client_ip"
+
+# The proxies (addresses or networks, comma-separated, or "none") whose X-Forwarded-For says who
+# the client is; from any other peer the socket's address is the client. One rule for the
+# throttles, axes and the logs (payments/http/proxies.py). Production requires it to be set.
+TRUSTED_PROXIES = trusted_proxies("TRUSTED_PROXIES", default=())
+
+# Sessions are the admin's, the dashboard's and the browsable API's (API clients use tokens): a
+# working day at most, and gone with the browser. https://docs.djangoproject.com/en/5.2/topics/http/sessions/
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Content-Security-Policy on every answer (django-csp): scripts and style sheets from this origin,
+# or inline only with the answer's nonce (the dashboard's <script> and <style> carry
+# `nonce="{{ request.csp_nonce }}"`); NONCE is left out of answers that used none. Style
+# attributes stay allowed: the admin and the browsable API use them, and they cannot run code.
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        # Swagger UI and the admin draw some icons from data: URLs.
+        "img-src": [csp.SELF, "data:"],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -101,6 +152,8 @@ AUTH_PASSWORD_VALIDATORS = [
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 LANGUAGE_CODE = "en-us"
+# Timestamps to the second in the admin (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -112,28 +165,58 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Token <key>`, checked against the stored hash (payments/tokens/).
+        "payments.tokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The browsable API of every view under the service's name, and its inline bits made to run
+    # under the Content-Security-Policy (payments/templates/payments/browsable_api.html).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "payments.http.renderers.PaymentsBrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "payments.http.errors.api_exception_handler",
     # Money is a string on the wire; never let a float round-trip through JSON.
     "COERCE_DECIMAL_TO_STRING": True,
-    # Anonymous requests are limited per IP everywhere (payments/http/throttling.py); order creation
-    # has its own per-user limit on top (OrderListCreateApi).
-    "DEFAULT_THROTTLE_CLASSES": ["payments.http.throttling.AnonymousRateThrottle"],
-    # How many proxies append to X-Forwarded-For in front of the web process: the client's IP is
-    # the address they saw. 0 means "use the socket's address", so a client cannot pick its own
-    # identity by sending the header; behind one load balancer set API_NUM_PROXIES=1.
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    # Anonymous requests are limited per client address everywhere, and authenticated reads per
+    # user (payments/http/throttling.py); order and refund creation have their own per-user
+    # limits on top (OrderListCreateApi, RefundListCreateApi).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "payments.http.throttling.AnonymousRateThrottle",
+        "payments.http.throttling.ReadRateThrottle",
+    ],
+    # DRF's own client address for any stock throttle: the socket's, never a header. The
+    # project's throttles use TRUSTED_PROXIES instead (payments/http/proxies.py).
+    "NUM_PROXIES": 0,
 }
 # Rates as "<count>/<second|minute|hour|day>"; the answer past them is 429 with Retry-After.
 API_ORDER_CREATE_RATE = env.str("API_ORDER_CREATE_RATE", default="120/minute")
+API_REFUND_CREATE_RATE = env.str("API_REFUND_CREATE_RATE", default="30/minute")
+API_READ_RATE = env.str("API_READ_RATE", default="600/minute")
 API_ANON_RATE = env.str("API_ANON_RATE", default="60/minute")
+# /healthz per client address: well above a load balancer's probes, far below a flood.
+API_HEALTH_RATE = env.str("API_HEALTH_RATE", default="120/minute")
+# How long one process reuses its last /healthz verdict: a burst of probes costs one database
+# query and one broker connection per interval (0: check on every request).
+HEALTHZ_CACHE_SECONDS = env.float("HEALTHZ_CACHE_SECONDS", default=2.0)
+# The webhook's own body limit: Braintree's payload is base64 (up to WEBHOOK_FIELD_MAX, 200,000
+# characters, in payments/webhooks/serializers.py), and form encoding turns each "+", "/", "="
+# and newline into three bytes; a dispute with its transaction is already past the API's 16 KiB.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+
+# API tokens (django-rest-knox): a SHA-512 hash is stored, never the key; each token expires
+# API_TOKEN_TTL_DAYS after it is issued (`manage.py rotate_api_token` issues the next one).
+# https://jazzband.github.io/django-rest-knox/settings/
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Payments API",
@@ -144,14 +227,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Each route once (the twins without a trailing slash left out), and the answers the plumbing
+    # gives (401, 413, 415, 429, 503) on every operation: payments/http/openapi.py.
+    "PREPROCESSING_HOOKS": ["payments.http.openapi.exclude_unslashed_twins"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "payments.http.openapi.document_common_answers",
+    ],
 }
 
 # --- Payments -----------------------------------------------------------------------------------
 
 PAYMENTS_MAX_AMOUNT = env.str("PAYMENTS_MAX_AMOUNT", default="10000.00")
-# A claimed order whose worker has not reported back within the lease may be claimed again
-# (after searching the gateway first). It must exceed the task hard time limit.
-PAYMENTS_CLAIM_LEASE_SECONDS = env.int("PAYMENTS_CLAIM_LEASE_SECONDS", default=120)
+# A claim's lease, renewed by its holder every PAYMENTS_CLAIM_RENEW_SECONDS while it works
+# (payments/core/leases.py): a claim whose holder died lapses within one lease, and the order may
+# be claimed again (after searching the gateway first). At least three renewals long, so that two
+# late ones never hand a live claim over; renewed for at most PAYMENTS_CLAIM_HOLD_MAX_SECONDS,
+# which exceeds the task hard time limit and three gateway timeouts (a search, a sale, a find).
+# docs/decisions/0007-claim-lease-heartbeat.md
+PAYMENTS_CLAIM_LEASE_SECONDS = env.float("PAYMENTS_CLAIM_LEASE_SECONDS", default=6)
+PAYMENTS_CLAIM_RENEW_SECONDS = env.float("PAYMENTS_CLAIM_RENEW_SECONDS", default=1.5)
+PAYMENTS_CLAIM_HOLD_MAX_SECONDS = env.float("PAYMENTS_CLAIM_HOLD_MAX_SECONDS", default=120)
 # Claims of one order before it is parked in needs_review: stops a poison order (e.g. one whose
 # worker is OOM-killed every time) from looping forever under task_reject_on_worker_lost.
 PAYMENTS_MAX_CLAIMS = env.int("PAYMENTS_MAX_CLAIMS", default=8)
@@ -234,6 +330,10 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
 PAYMENTS_RETRY_BACKOFF = env.int("PAYMENTS_RETRY_BACKOFF", default=2)
 PAYMENTS_RETRY_BACKOFF_MAX = env.int("PAYMENTS_RETRY_BACKOFF_MAX", default=60)
 PAYMENTS_MAX_RETRIES = env.int("PAYMENTS_MAX_RETRIES", default=6)
+# Retries of a task whose database was unreachable, counted apart from the gateway's (the same
+# backoff: about 10 minutes at the cap with full jitter, past any failover); then the order is
+# left for the reconciler, never parked (payments/tasks.py, docs/explanation/reliability.md).
+PAYMENTS_DATABASE_MAX_RETRIES = env.int("PAYMENTS_DATABASE_MAX_RETRIES", default=20)
 # Full jitter spreads a burst of retries after an outage; switched off only where exact delays
 # must be observable (the retry-timing integration test, or when debugging an incident).
 PAYMENTS_RETRY_JITTER = env.bool("PAYMENTS_RETRY_JITTER", default=True)
@@ -299,11 +399,22 @@ CELERY_BEAT_SYNC_EVERY = env.int("CELERY_BEAT_SYNC_EVERY", default=1)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A line written while serving a request names it: `request_id=<X-Request-ID>` (payments/core/logs.py).
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s%(request_tag)s %(message)s"}},
+    "filters": {
+        "request_id": {"()": "payments.core.logs.RequestIdFilter"},
+        "quiet_access": {"()": "payments.core.logs.QuietAccessLog"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "braintree": {"level": "WARNING"},
+        # Django's own defaults give "django" a console handler of its own under DEBUG: every
+        # django.request line (each 4xx/5xx) was printed twice. One handler, the root's, prints.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's access lines (`make run`): reads and errors at DEBUG, so a polling client
+        # leaves a readable log and each 4xx/5xx is logged once, by django.request, with its id.
+        "django.server": {"filters": ["quiet_access"], "handlers": [], "propagate": True},
         # Celery's "Task ... received" and "... succeeded in" lines: two per task, about as many
         # log writes as the charge's own work at INFO. Retries and failures are logged at WARNING
         # and ERROR and stay; CELERY_TASK_LOG_LEVEL=INFO brings the per-task lines back.
