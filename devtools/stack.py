@@ -526,7 +526,7 @@ class Beat(ManagedProcess):
 
     def command(self):
         return [PYTHON, "-m", "celery", "-A", "celery_app", "beat",
-                "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+                "-S", "payments.core.beat:DatabaseScheduler",
                 "--max-interval", self.max_interval, "-l", self.loglevel,
                 "--pidfile", self.run_dir / f"{self.name}.pid",
                 "-s", self.run_dir / f"{self.name}-schedule"]

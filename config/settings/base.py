@@ -388,8 +388,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # https://github.com/celery/celery/blob/main/celery/fixups/django.py (close_database)
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1_000_000)
 
-# One beat, schedules in the database, editable in admin without a restart.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One beat, schedules in the database, editable in admin without a restart; django-celery-beat's
+# scheduler, which here also rides out a database outage instead of exiting (payments/core/beat.py).
+CELERY_BEAT_SCHEDULER = "payments.core.beat:DatabaseScheduler"
 # Write each periodic task's last_run_at and total_run_count after every task beat sends. The
 # default (0) writes them only every 3 minutes and at shutdown, so the admin's "Last run" stays
 # "-" for the first minutes and after a crash. One UPDATE a minute is nothing.
