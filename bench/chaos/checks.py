@@ -71,20 +71,40 @@ def times_to_rest(orders, events):
     return out
 
 
+# Faults that take a worker's claims with it: their figure is over the orders the worker held.
+WORKER_KILLS = frozenset({"kill_child", "kill_main", "kill_after_commit"})
+
+
 def times_to_final_by_fault(fault_log, orders, events):
-    """Per fault kind: p50/p99/max seconds from creation to a resting status of the orders that were
-    active (created, not yet resting) when a fault of that kind struck; each order counts once per kind."""
-    rested = {}
+    """Per fault kind: p50/p99/max seconds from creation to a resting status of the orders it hit;
+    each order counts once per kind.
+
+    A worker kill hits the orders the dead worker held: claimed before it struck, and claimed
+    again or re-sent by the reconciler after it. Any other fault hits the orders active (created,
+    not yet resting) when it struck, whatever else happened to them.
+    """
+    rested, trails = {}, {}
     for oid, o in orders.items():
-        end = next((a["created_at"] for a in events.get(oid, []) if a["to_status"] in RESTING_STATUSES), None)
+        trail = events.get(oid, [])
+        end = next((a["created_at"] for a in trail if a["to_status"] in RESTING_STATUSES), None)
         if end is not None:
             rested[oid] = (o["created_at"].timestamp(), end.timestamp())
+            trails[oid] = [(a["created_at"].timestamp(), a["action"]) for a in trail]
+
+    def held_by_the_dead(oid, at):
+        claimed_before = any(t <= at and action == "claim" for t, action in trails[oid])
+        taken_again = any(t > at and action in ("claim", "requeue") for t, action in trails[oid])
+        return claimed_before and taken_again
+
     hit = defaultdict(set)
     for fault in fault_log:
         if not fault.get("ok") or "wall" not in fault:
             continue
         at = fault["wall"]
-        hit[fault["kind"]].update(oid for oid, (start, end) in rested.items() if start <= at < end)
+        active = (oid for oid, (start, end) in rested.items() if start <= at < end)
+        if fault["kind"] in WORKER_KILLS:
+            active = (oid for oid in active if held_by_the_dead(oid, at))
+        hit[fault["kind"]].update(active)
     out = {}
     for kind, oids in sorted(hit.items()):
         values = [rested[oid][1] - rested[oid][0] for oid in oids]

@@ -78,7 +78,7 @@ def print_report(result, out=sys.stdout):
       f"(n={t['count']})\n")
     by_fault = result.get("time_to_terminal_by_fault") or {}
     if by_fault:
-        w("  of the orders active when a fault struck, by its kind:\n")
+        w("  of the orders each kind of fault hit (a kill: those its worker held):\n")
         for kind, f in by_fault.items():
             w(f"    {kind:<22} p50 {fmt_s(f['p50']):>7}  p99 {fmt_s(f['p99']):>7}  max {fmt_s(f['max']):>7}"
               f"  (n={f['orders']})\n")

@@ -28,16 +28,32 @@ def at(seconds):
     return T0 + timedelta(seconds=seconds)
 
 
+def row(seconds, action, to_status):
+    return {"created_at": at(seconds), "action": action, "to_status": to_status}
+
+
 def test_time_to_final_counts_the_orders_active_when_each_kind_struck():
     # given three orders: one resting before the fault, two active through it (10 s and 4 s to final)
     orders = {oid: {"id": oid, "created_at": at(start)} for oid, start in (("early", 0), ("held", 5), ("late", 11))}
-    events = {"early": [{"created_at": at(1), "to_status": "paid"}],
-              "held": [{"created_at": at(6), "to_status": "processing"}, {"created_at": at(15), "to_status": "paid"}],
-              "late": [{"created_at": at(15), "to_status": "failed"}]}
-    faults = [{"kind": "kill_main", "ok": True, "wall": at(10).timestamp()},
-              {"kind": "kill_main", "ok": True, "wall": at(12).timestamp()},
-              {"kind": "db_outage", "ok": False, "wall": at(12).timestamp()}]
+    events = {"early": [row(1, "transition", "paid")],
+              "held": [row(6, "claim", "processing"), row(15, "transition", "paid")],
+              "late": [row(15, "transition", "failed")]}
+    faults = [{"kind": "db_outage", "ok": True, "wall": at(10).timestamp()},
+              {"kind": "db_outage", "ok": True, "wall": at(12).timestamp()},
+              {"kind": "gateway_errors", "ok": False, "wall": at(12).timestamp()}]
     # when
     by_kind = times_to_final_by_fault(faults, orders, events)
     # then each order counts once for the kind, and a fault that did not strike counts for nothing
-    assert by_kind == {"kill_main": {"orders": 2, "p50": 4.0, "p99": 10.0, "max": 10.0}}
+    assert by_kind == {"db_outage": {"orders": 2, "p50": 4.0, "p99": 10.0, "max": 10.0}}
+
+
+def test_a_worker_kill_counts_only_the_orders_its_worker_held():
+    # given an order claimed before the kill and claimed again after it, and one active but
+    # untouched by the kill (a retry chain of its own)
+    orders = {oid: {"id": oid, "created_at": at(0)} for oid in ("held", "retrying")}
+    events = {"held": [row(1, "claim", "processing"), row(9, "claim", "processing"), row(10, "transition", "paid")],
+              "retrying": [row(1, "claim", "processing"), row(30, "transition", "failed")]}
+    # when
+    by_kind = times_to_final_by_fault([{"kind": "kill_main", "ok": True, "wall": at(2).timestamp()}], orders, events)
+    # then
+    assert by_kind == {"kill_main": {"orders": 1, "p50": 10.0, "p99": 10.0, "max": 10.0}}
