@@ -80,6 +80,9 @@ def parse_args(argv=None, environ=None):
     parser.add_argument("--webhook-retry-delay", type=float,
                         default=defaults.webhook_retry_delay, metavar="SECONDS",
                         help="wait before the first retry; doubles for each further retry")
+    parser.add_argument("--authorization-ttl", type=float, default=defaults.authorization_ttl,
+                        metavar="SECONDS",
+                        help="an authorization not submitted for settlement expires after this long")
     parser.add_argument("--nonce-ttl", type=float, default=defaults.nonce_ttl,
                         help="lifetime in seconds of nonces minted by POST /__sim__/nonces")
     parser.add_argument("--seed", type=int, help="seed for ids and fault draws")
@@ -112,7 +115,7 @@ def parse_args(argv=None, environ=None):
         host=args.host, port=args.port, merchant_id=args.merchant_id,
         public_key=args.public_key, private_key=args.private_key, state_path=args.state_path,
         settle_after=args.settle_after, webhook_url=args.webhook_url, seed=args.seed,
-        faults=faults, nonce_ttl=args.nonce_ttl, quiet=not args.verbose,
+        faults=faults, nonce_ttl=args.nonce_ttl, authorization_ttl=args.authorization_ttl, quiet=not args.verbose,
         merchant_accounts=accounts,
         control_token=args.control_token or environ.get(CONTROL_TOKEN_VARIABLE) or None,
         max_body_bytes=args.max_body_bytes, socket_timeout=args.socket_timeout,

@@ -35,6 +35,9 @@ class SimConfig:
     seed: Optional[int] = None
     faults: dict = field(default_factory=dict)
     nonce_ttl: float = 3 * 60 * 60
+    # Seconds an authorization (a sale without submit_for_settlement) stays capturable before it
+    # moves to authorization_expired; Braintree's is days (7 for most cards).
+    authorization_ttl: float = 7 * 24 * 60 * 60
     # None leaves /__sim__/ open; otherwise control routes need "Authorization: Bearer <token>".
     control_token: Optional[str] = None
     max_body_bytes: int = 1024 * 1024

@@ -17,10 +17,13 @@ from braintree_sim import responses, sandbox, search, xmlcodec
 from braintree_sim.config import DEFAULT_MERCHANT_ACCOUNTS
 from braintree_sim.responses import NOT_FOUND, Reply
 from braintree_sim.search import UnsupportedCriterion
+from braintree_sim.vault import Vault
 from braintree_sim.sandbox import error
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 VOIDABLE = {"authorized", "submitted_for_settlement"}
+# Braintree lets a card authorization lapse after a number of days (7 for most card sales).
+AUTHORIZATION_TTL = 7 * 24 * 60 * 60
 REFUNDABLE = {"settled", "settling"}
 SIMULATED_SETTLEMENT_FROM = {"submitted_for_settlement", "settling", "settlement_pending"}
 # A chargeback is raised against money that moved, so only a captured sale can be disputed.
@@ -50,6 +53,11 @@ def request_fingerprint(method, path, params):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _descriptor(params):
+    """The dynamic descriptor a capture names (what the customer's statement shows)."""
+    return {key: params.get(key) for key in ("name", "phone", "url")}
+
+
 class NotAllowed(ValueError):
     """A testing request (dispute, forced settlement decline) that the current state refuses."""
 
@@ -58,14 +66,17 @@ class Gateway:
     """Transactions, nonces and idempotency on top of a :class:`~store.Store`."""
 
     def __init__(self, store, seed=None, nonce_ttl=3 * 60 * 60, clock=time.time,
-                 merchant_accounts=None):
+                 merchant_accounts=None, authorization_ttl=AUTHORIZATION_TTL):
         self.store = store
         # Braintree charges in the currency of the merchant account; the first is the default.
         self.merchant_accounts = dict(merchant_accounts or DEFAULT_MERCHANT_ACCOUNTS)
         self.default_merchant_account_id = next(iter(self.merchant_accounts))
         self.nonce_ttl = nonce_ttl
+        # How long an authorization (a sale not submitted for settlement) can still be captured.
+        self.authorization_ttl = authorization_ttl
         self.clock = clock
         self._rng = random.Random(seed)
+        self.vault = Vault(self)
 
     def _new_id(self, prefix="", length=8):
         while True:
@@ -196,7 +207,12 @@ class Gateway:
         nonce = params.get("payment_method_nonce")
         with self.store.lock:
             card, rejection, minted = None, None, None
-            if nonce:
+            # A stored token (or a customer's default card) is reusable: every sale is a charge.
+            vaulted = self.vault.card_for_sale(params)
+            if vaulted is not None:
+                card, vault_errors = vaulted
+                errors.extend(vault_errors)
+            elif nonce:
                 card, rejection, nonce_errors, minted = self._resolve_nonce(nonce)
                 errors.extend(nonce_errors)
             elif isinstance(params.get("credit_card"), dict):
@@ -214,12 +230,16 @@ class Gateway:
             options = params.get("options") or {}
             if auth.status == "authorized" and options.get("submit_for_settlement") is True:
                 self._transition(tx, "submitted_for_settlement")
+            elif auth.status == "authorized":
+                tx["authorization_expires_at"] = now_iso(lambda: self.clock() + self.authorization_ttl)
             # A failed authorization never reached the processor, so the nonce stays usable and
             # a retry can succeed; declines and rejections spend it like the real gateway.
             if minted is not None and auth.status != "failed":
                 minted["consumed"] = True
                 minted["consumed_by"] = tx["id"]
                 self.store.save_nonce(nonce, minted)
+            if tx["status"] in ("authorized", "submitted_for_settlement"):
+                self.vault.store_after_sale(tx, params, card)
             self.store.save_transaction(tx)
         if tx["status"] in ("authorized", "submitted_for_settlement"):
             return self._transaction_reply(tx, 201)
@@ -228,7 +248,29 @@ class Gateway:
     def find(self, transaction_id):
         """``GET /transactions/{id}``."""
         tx = self.store.transaction(transaction_id)
+        if tx is not None and self._expiry_due(tx):
+            with self.store.lock:
+                tx = self._expire_locked(self.store.transaction(transaction_id))
         return self._transaction_reply(tx) if tx else NOT_FOUND
+
+    def _expiry_due(self, tx):
+        expires_at = tx.get("authorization_expires_at")
+        return tx["status"] == "authorized" and expires_at is not None and expires_at <= now_iso(self.clock)
+
+    def _expire_locked(self, tx):
+        """``tx``, moved to ``authorization_expired`` if its authorization lapsed (under the store lock)."""
+        if tx is not None and self._expiry_due(tx):
+            self._transition(tx, "authorization_expired")
+            self.store.save_transaction(tx)
+        return tx
+
+    def expire_authorizations(self):
+        """Expire every lapsed authorization now; returns their ids (searches and the settler call it)."""
+        with self.store.lock:
+            due = [tx for tx in self.store.transactions() if self._expiry_due(tx)]
+            for tx in due:
+                self._expire_locked(tx)
+        return [tx["id"] for tx in due]
 
     def line_items(self, transaction_id):
         """``GET /transactions/{id}/line_items``: the simulator never stores line items."""
@@ -238,6 +280,7 @@ class Gateway:
 
     def search_ids(self, criteria):
         """``POST /transactions/advanced_search_ids``."""
+        self.expire_authorizations()
         try:
             ids = search.find_ids(self.store.transactions(), criteria)
         except UnsupportedCriterion as exc:
@@ -259,7 +302,7 @@ class Gateway:
     def void(self, transaction_id, params):
         """``PUT /transactions/{id}/void``."""
         with self.store.lock:
-            tx = self.store.transaction(transaction_id)
+            tx = self._expire_locked(self.store.transaction(transaction_id))
             if tx is None:
                 return NOT_FOUND
             if tx["status"] not in VOIDABLE:
@@ -271,7 +314,7 @@ class Gateway:
     def submit_for_settlement(self, transaction_id, params):
         """``PUT /transactions/{id}/submit_for_settlement``, optionally for a smaller amount."""
         with self.store.lock:
-            tx = self.store.transaction(transaction_id)
+            tx = self._expire_locked(self.store.transaction(transaction_id))
             if tx is None:
                 return NOT_FOUND
             if tx["status"] != "authorized":
@@ -281,11 +324,56 @@ class Gateway:
                 return responses.error_reply([amount_error], params)
             if amount is not None and amount > Decimal(tx["amount"]):
                 return responses.error_reply([error("91522", "amount")], params)
+            if params.get("order_id"):
+                tx["order_id"] = params["order_id"]
+            if isinstance(params.get("descriptor"), dict):
+                tx["descriptor"] = _descriptor(params["descriptor"])
             self._transition(
                 tx, "submitted_for_settlement", responses.money(amount) if amount else None
             )
             self.store.save_transaction(tx)
         return self._transaction_reply(tx)
+
+    def submit_for_partial_settlement(self, transaction_id, params):
+        """``POST /transactions/{id}/submit_for_partial_settlement``: capture part of an authorization.
+
+        Each call is a new sale transaction for ``amount`` (``authorized_transaction_id`` names the
+        authorization), submitted for settlement; the authorization moves to
+        ``settlement_pending`` and lists it in ``partial_settlement_transaction_ids``. Together the
+        parts never exceed the authorization (91522); a part itself cannot be split (915103).
+        """
+        with self.store.lock:
+            tx = self._expire_locked(self.store.transaction(transaction_id))
+            if tx is None:
+                return NOT_FOUND
+            if tx.get("authorized_transaction_id") or tx["type"] != "sale" or tx["status"] not in (
+                "authorized", "settlement_pending"
+            ) or (tx["status"] == "settlement_pending" and not tx.get("partial_settlement_transaction_ids")):
+                return responses.error_reply([error("915103", "base")], params)
+            amount, amount_error = sandbox.parse_amount(params.get("amount"))
+            if amount_error:
+                return responses.error_reply([amount_error], params)
+            parts = [self.store.transaction(i) for i in tx.get("partial_settlement_transaction_ids", [])]
+            settled = sum((Decimal(p["amount"]) for p in parts if p and p["status"] != "voided"), Decimal("0"))
+            if settled + amount > Decimal(tx["amount"]):
+                return responses.error_reply([error("91522", "amount")], params)
+            part = self._new_transaction(
+                "sale", amount, tx["card"], params.get("order_id") or tx["order_id"],
+                sandbox.authorize(amount), tx["merchant_account_id"],
+                api_request_key=params.get("api_request_key"), currency=tx["currency_iso_code"],
+            )
+            part["authorized_transaction_id"] = tx["id"]
+            if isinstance(params.get("descriptor"), dict):
+                part["descriptor"] = _descriptor(params["descriptor"])
+            self._transition(part, "submitted_for_settlement")
+            tx.setdefault("partial_settlement_transaction_ids", []).append(part["id"])
+            if tx["status"] != "settlement_pending":
+                self._transition(tx, "settlement_pending")
+            else:
+                tx["updated_at"] = part["created_at"]
+            self.store.save_transaction(part)
+            self.store.save_transaction(tx)
+        return self._transaction_reply(part)
 
     def _refunded_total(self, tx):
         credits = (self.store.transaction(credit_id) for credit_id in tx["refund_ids"])
@@ -315,12 +403,22 @@ class Gateway:
                 amount = remaining
             elif amount > remaining:
                 return responses.error_reply([error("91521", "amount")], params)
+            account = params.get("merchant_account_id") or tx["merchant_account_id"]
+            if account not in self.merchant_accounts:
+                return responses.error_reply([error("91513", "merchant_account_id")], params)
+            auth, soft_decline = sandbox.refund_outcome(amount)
             credit = self._new_transaction(
                 "credit", amount, tx["card"], params.get("order_id") or tx["order_id"],
-                sandbox.REFUND_PROCESSED, tx["merchant_account_id"],
+                auth, account,
                 api_request_key=params.get("api_request_key"),
                 refunded_transaction_id=tx["id"], currency=tx["currency_iso_code"],
             )
+            if auth.status == "processor_declined":
+                # A hard-declined refund moved nothing: kept in the ledger, not on the sale.
+                self.store.save_transaction(credit)
+                return responses.unsuccessful_reply(credit, params)
+            if soft_decline:
+                credit["additional_processor_response"] = soft_decline
             tx["refund_ids"].append(credit["id"])
             tx["updated_at"] = credit["created_at"]
             self.store.save_transaction(credit)

@@ -93,13 +93,13 @@ def transaction_doc(tx, disputes=()):
         "pin_verified": False,
         "processed_with_network_token": False,
         "global_id": global_id("transaction", tx["id"]),
-        "customer": dict.fromkeys(_CUSTOMER_FIELDS),
+        "customer": {**dict.fromkeys(_CUSTOMER_FIELDS), "id": card.get("customer_id")},
         "billing": dict.fromkeys(_ADDRESS_FIELDS),
         "shipping": dict.fromkeys(_ADDRESS_FIELDS),
-        "descriptor": {"name": None, "phone": None, "url": None},
+        "descriptor": tx.get("descriptor") or {"name": None, "phone": None, "url": None},
         "subscription": {"billing_period_start_date": None, "billing_period_end_date": None},
         "credit_card": {
-            "token": None,
+            "token": card.get("token"),
             "bin": card.get("bin"),
             "last_4": card.get("last_4"),
             "card_type": card.get("card_type"),
@@ -137,6 +137,11 @@ def transaction_doc(tx, disputes=()):
         "disbursement_details": {"disbursement_date": None, "settlement_amount": None},
     }
     # After the known fields, so <id> stays the first child as on the real gateway.
+    if tx.get("authorization_expires_at"):
+        doc["authorization_expires_at"] = DateTime(tx["authorization_expires_at"])
+    # Partial settlement: the authorization lists its parts, each part names the authorization.
+    doc["partial_settlement_transaction_ids"] = Array("item", tx.get("partial_settlement_transaction_ids", []))
+    doc["authorized_transaction_id"] = tx.get("authorized_transaction_id")
     for name in _NIL_FIELDS:
         doc.setdefault(name, None)
     return doc
@@ -272,6 +277,8 @@ def ledger_row(tx):
         "currency_iso_code": tx["currency_iso_code"],
         "merchant_account_id": tx["merchant_account_id"],
         "api_request_key": tx["api_request_key"],
+        # The vaulted card charged (None for a nonce or card sale): every sale on it is a charge.
+        "payment_method_token": (tx["card"] or {}).get("token"),
         "created_at": tx["created_at"],
         "refunded_transaction_id": tx["refunded_transaction_id"],
         "refund_ids": list(tx["refund_ids"]),

@@ -42,6 +42,7 @@ MESSAGES = {
     "91505": "Cannot refund credit",
     "91506": "Cannot refund transaction unless it is settled.",
     "91507": "Cannot submit for settlement unless status is authorized.",
+    "915103": "Cannot submit for partial settlement.",
     "91508": "Cannot determine payment method.",
     "91512": "Transaction has already been completely refunded.",
     "91513": "Merchant account ID is invalid.",
@@ -119,6 +120,22 @@ FAILED = Authorization("failed", "3000", "Processor Network Unavailable - Try Ag
 def gateway_rejected(reason):
     """The authorization result of a transaction blocked by a gateway rule."""
     return Authorization("gateway_rejected", "", "", "", gateway_rejection_reason=reason)
+
+
+def refund_outcome(amount):
+    """The sandbox's refund table: ``(authorization, soft_decline)`` for a refund of ``amount``.
+
+    2000.00-2999.99 simulate a processor decline of the refund: a hard decline fails it
+    (``processor_declined``), a soft one lets it through with the decline in
+    ``additional_processor_response``.
+    """
+    if Decimal("2000.00") <= amount <= Decimal("2999.99"):
+        code = str(int(amount))
+        text, kind = _DECLINE_TEXTS.get(code, ("Processor Declined", "soft_declined"))
+        if kind == "hard_declined":
+            return Authorization("processor_declined", code, text, kind), None
+        return REFUND_PROCESSED, f"{code} : {text}"
+    return REFUND_PROCESSED, None
 
 
 def authorize(amount):

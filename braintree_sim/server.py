@@ -50,6 +50,18 @@ def _route_table():
          lambda gw, m, p: gw.refund(m["id"], transaction_params(p))),
         ("PUT", rf"/transactions/{_ID}/submit_for_settlement",
          lambda gw, m, p: gw.submit_for_settlement(m["id"], transaction_params(p))),
+        ("POST", rf"/transactions/{_ID}/submit_for_partial_settlement",
+         lambda gw, m, p: gw.submit_for_partial_settlement(m["id"], transaction_params(p))),
+        # The vault (braintree_sim/vault.py).
+        ("POST", r"/customers", lambda gw, m, p: gw.vault.create_customer(transaction_params(p))),
+        ("GET", rf"/customers/{_ID}", lambda gw, m, p: gw.vault.find_customer(m["id"])),
+        ("DELETE", rf"/customers/{_ID}", lambda gw, m, p: gw.vault.delete_customer(m["id"])),
+        ("POST", r"/payment_methods",
+         lambda gw, m, p: gw.vault.create_payment_method(transaction_params(p))),
+        ("GET", rf"/payment_methods/(?:any|credit_card)/{_ID}",
+         lambda gw, m, p: gw.vault.find_payment_method(m["id"])),
+        ("DELETE", rf"/payment_methods/(?:any|credit_card)/{_ID}",
+         lambda gw, m, p: gw.vault.delete_payment_method(m["id"])),
     ]
     table.extend(
         ("PUT", rf"/transactions/{_ID}/{action}",
@@ -82,7 +94,8 @@ class SimServer(ThreadingHTTPServer):
             raise ValueError("at least one merchant account is needed")
         self.store = Store(config.state_path)
         self.gateway = Gateway(self.store, seed=config.seed, nonce_ttl=config.nonce_ttl,
-                               merchant_accounts=config.merchant_accounts)
+                               merchant_accounts=config.merchant_accounts,
+                               authorization_ttl=config.authorization_ttl)
         self.faults = FaultInjector(config.faults, seed=config.seed)
         self.outbox = Outbox(config.webhook_url, config.public_key, config.private_key,
                              attempts=config.webhook_attempts,

@@ -1,4 +1,4 @@
-"""The simulator's state: transactions, disputes, minted nonces and idempotency records.
+"""The simulator's state: transactions, disputes, minted nonces, idempotency records and the vault.
 
 Reads are served from in-memory dicts; with a state path every write is also written through to
 SQLite so a restarted simulator still knows its transactions and consumed nonces. One re-entrant
@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 
-_TABLES = ("transactions", "nonces", "idempotency", "disputes")
+_TABLES = ("transactions", "nonces", "idempotency", "disputes", "customers", "payment_methods")
 # Rendered answers kept for the most recent transactions; a sale is typically found again soon.
 RENDERED_CACHE_SIZE = 4096
 
@@ -24,6 +24,9 @@ class Store:
         self._nonces = {}
         self._idempotency = {}
         self._disputes = {}
+        # The vault (braintree_sim/vault.py): customers by id, stored payment methods by token.
+        self._customers = {}
+        self._payment_methods = {}
         self._rendered = {}
         self._db = None
         if path:
@@ -40,7 +43,7 @@ class Store:
 
     def _load(self):
         for table, target in zip(_TABLES, (self._transactions, self._nonces, self._idempotency,
-                                       self._disputes)):
+                                       self._disputes, self._customers, self._payment_methods)):
             for key, doc in self._db.execute(f"SELECT key, doc FROM {table} ORDER BY seq"):
                 target[key] = json.loads(doc)
 
@@ -100,6 +103,47 @@ class Store:
         with self.lock:
             return list(self._disputes.values())
 
+    def save_customer(self, customer):
+        """Insert or replace a vaulted customer (a dict with an ``id``)."""
+        with self.lock:
+            self._customers[customer["id"]] = customer
+            self._persist("customers", customer["id"], customer, len(self._customers))
+
+    def customer(self, customer_id):
+        """Return the customer dict or None."""
+        return self._customers.get(customer_id)
+
+    def delete_customer(self, customer_id):
+        """Forget a customer (its payment methods are deleted by the caller)."""
+        with self.lock:
+            self._customers.pop(customer_id, None)
+            self._unpersist("customers", customer_id)
+
+    def save_payment_method(self, method):
+        """Insert or replace a stored payment method (a dict with a ``token``)."""
+        with self.lock:
+            self._payment_methods[method["token"]] = method
+            self._persist("payment_methods", method["token"], method, len(self._payment_methods))
+
+    def payment_method(self, token):
+        """Return the stored payment method dict or None."""
+        return self._payment_methods.get(token)
+
+    def payment_methods(self, customer_id):
+        """The customer's stored payment methods, oldest first."""
+        with self.lock:
+            return [m for m in self._payment_methods.values() if m["customer_id"] == customer_id]
+
+    def delete_payment_method(self, token):
+        """Forget a stored payment method."""
+        with self.lock:
+            self._payment_methods.pop(token, None)
+            self._unpersist("payment_methods", token)
+
+    def _unpersist(self, table, key):
+        if self._db is not None:
+            self._db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))
+
     def save_nonce(self, nonce, record):
         """Insert or replace a minted nonce record."""
         with self.lock:
@@ -133,6 +177,8 @@ class Store:
             self._nonces.clear()
             self._idempotency.clear()
             self._disputes.clear()
+            self._customers.clear()
+            self._payment_methods.clear()
             self._rendered.clear()
             if self._db is not None:
                 for table in _TABLES:

@@ -70,6 +70,7 @@ def test_ledger_lists_transactions_filtered_by_order_id(gateway, control):
         "id": tx.id, "order_id": "ledger-1", "type": "sale", "status": "authorized",
         "amount": "12.00", "currency_iso_code": "USD",
         "merchant_account_id": "sim_merchant_account", "api_request_key": "ledger-key",
+        "payment_method_token": None,
         "created_at": tx.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "refunded_transaction_id": None, "refund_ids": [], "dispute_ids": [],
         "processor_response_code": "1000", "processor_settlement_response_code": None,
