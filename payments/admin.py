@@ -12,6 +12,7 @@ from payments.core.statuses import REFUNDABLE_ORDER_STATUSES
 from payments.models import Order
 from payments.orders.admin import OrderAdmin
 from payments.refunds.admin import RefundInline, may_refund, order_refund_view, refund_in_full
+from payments.customers.admin import CustomerAdmin, PaymentMethodAdmin
 from payments.tokens.admin import ApiTokenAdmin
 from payments.webhooks.admin import WebhookNotificationAdmin
 
@@ -50,4 +51,4 @@ class OrderPageAdmin(OrderAdmin):
 
 
 # Imported for their registrations: each capability's admin registers its own models.
-__all__ = ["ApiTokenAdmin", "OrderPageAdmin", "WebhookNotificationAdmin"]
+__all__ = ["ApiTokenAdmin", "CustomerAdmin", "OrderPageAdmin", "PaymentMethodAdmin", "WebhookNotificationAdmin"]

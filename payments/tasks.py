@@ -146,7 +146,7 @@ def reconcile_orders_task(
     review_window_seconds=RECONCILE_REVIEW_WINDOW_SECONDS,
 ):
     """Re-dispatch stuck orders; scheduled by django-celery-beat (`payments: reconcile stuck orders`)."""
-    from payments.orders.services import orders_reconcile
+    from payments.orders.services import authorizations_reconcile, orders_reconcile
 
     counts = orders_reconcile(
         pending_after_seconds=pending_after_seconds,
@@ -154,6 +154,11 @@ def reconcile_orders_task(
         limit=limit,
         review_window_seconds=review_window_seconds,
     )
+    counts.update(authorizations_reconcile(idle_seconds=processing_after_seconds, limit=limit))
+    # Saved payment methods whose store or vault delete got stuck (lost message, retries spent).
+    from payments.customers.services import payment_methods_reconcile
+
+    counts.update(payment_methods_reconcile(pending_after_seconds=pending_after_seconds, limit=limit))
     if any(counts.values()):
         logger.info("Reconciled stuck orders: %s", counts)
     return counts
@@ -216,6 +221,47 @@ def refund_order_task(self, refund_id):
         )
 
 
+class DecisionTask(OrderTask):
+    """A capture or cancel of a manual order: the order task's retry policy; out of retries, a human decides."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        order_id = kwargs.get("order_id") or args[0]
+        if isinstance(exc, DATABASE_ERRORS):
+            # The decision stays recorded on the authorized order: the reconciler sends it again.
+            logger.warning("Order %s: database unavailable through every retry: %s", order_id, exc)
+        elif isinstance(exc, GatewayUnavailable):
+            from payments.orders.services import order_decision_give_up
+
+            _unless_database_down(
+                order_decision_give_up, order_id=order_id, reason=f"Gave up after {self.request.retries} retries: {exc}"
+            )
+
+
+def _carry_out_decision(task, service, order_id):
+    try:
+        service(order_id=order_id)
+    except OrderLeased as leased:
+        # As a charge: back when the other claim's lease ends (a no-op then if its holder lived).
+        countdown = max(0.0, (leased.until - timezone.now()).total_seconds()) + 1
+        raise task.retry(exc=leased, countdown=countdown)
+
+
+@shared_task(name="payments.tasks.capture_order_task", base=DecisionTask, bind=True)
+def capture_order_task(self, order_id):
+    """Capture a manual order's authorization (once): submit_for_settlement, then record it."""
+    from payments.orders.services import order_capture
+
+    _carry_out_decision(self, order_capture, order_id)
+
+
+@shared_task(name="payments.tasks.cancel_order_task", base=DecisionTask, bind=True)
+def cancel_order_task(self, order_id):
+    """Cancel a manual order (once): void its authorization, then record it."""
+    from payments.orders.services import order_cancel
+
+    _carry_out_decision(self, order_cancel, order_id)
+
+
 @shared_task(
     name="payments.tasks.process_webhook_task",
     acks_late=True,
@@ -242,3 +288,36 @@ def track_settlement_task(limit=None, batch_size=None):
     if any(counts.values()):
         logger.info("Settlement tracking: %s", counts)
     return counts
+
+
+# Saved payment methods.
+
+
+class PaymentMethodTask(OrderTask):
+    """A task on one saved payment method: the order task's retry policy; out of retries, the
+    method stays as its row says for the reconciler (a store's outcome may be unknown)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        method_id = kwargs.get("payment_method_id") or args[0]
+        if isinstance(exc, GatewayUnavailable):
+            from payments.customers.services import payment_method_give_up
+
+            payment_method_give_up(payment_method_id=method_id, reason=f"Gave up after {self.request.retries} retries: {exc}")
+        else:
+            logger.warning("Payment method %s: task failed, left to the reconciler: %s", method_id, exc)
+
+
+@shared_task(name="payments.tasks.store_payment_method_task", base=PaymentMethodTask)
+def store_payment_method_task(payment_method_id):
+    """Store a pending payment method in the vault (verified), exactly once, and record the outcome."""
+    from payments.customers.services import payment_method_store
+
+    payment_method_store(payment_method_id=payment_method_id)
+
+
+@shared_task(name="payments.tasks.delete_payment_method_task", base=PaymentMethodTask)
+def delete_payment_method_task(payment_method_id):
+    """Delete a deleted payment method's token from the vault."""
+    from payments.customers.services import payment_method_gateway_delete
+
+    payment_method_gateway_delete(payment_method_id=payment_method_id)

@@ -1,8 +1,9 @@
 from django.urls import path
 
+from payments.customers.api import CustomerDetailApi, CustomerListCreateApi, PaymentMethodDetailApi, PaymentMethodListCreateApi
 from payments.ops import views as ops_views
 from payments.ops.health import HealthApi
-from payments.orders.api import OrderDetailApi, OrderListCreateApi
+from payments.orders.api import OrderCancelApi, OrderCaptureApi, OrderDetailApi, OrderListCreateApi
 from payments.refunds.api import RefundDetailApi, RefundListCreateApi
 from payments.webhooks.api import BraintreeWebhookApi
 
@@ -23,9 +24,21 @@ def with_and_without_slash(route, view, name):
 urlpatterns = [
     *with_and_without_slash("api/orders/", OrderListCreateApi.as_view(), "order-list"),
     *with_and_without_slash("api/orders/<uuid:order_id>/", OrderDetailApi.as_view(), "order-detail"),
+    *with_and_without_slash("api/orders/<uuid:order_id>/capture/", OrderCaptureApi.as_view(), "order-capture"),
+    *with_and_without_slash("api/orders/<uuid:order_id>/cancel/", OrderCancelApi.as_view(), "order-cancel"),
     *with_and_without_slash("api/orders/<uuid:order_id>/refunds/", RefundListCreateApi.as_view(), "refund-list"),
     *with_and_without_slash(
         "api/orders/<uuid:order_id>/refunds/<uuid:refund_id>/", RefundDetailApi.as_view(), "refund-detail"
+    ),
+    *with_and_without_slash("api/customers/", CustomerListCreateApi.as_view(), "customer-list"),
+    *with_and_without_slash("api/customers/<uuid:customer_id>/", CustomerDetailApi.as_view(), "customer-detail"),
+    *with_and_without_slash(
+        "api/customers/<uuid:customer_id>/payment-methods/", PaymentMethodListCreateApi.as_view(), "payment-method-list"
+    ),
+    *with_and_without_slash(
+        "api/customers/<uuid:customer_id>/payment-methods/<uuid:payment_method_id>/",
+        PaymentMethodDetailApi.as_view(),
+        "payment-method-detail",
     ),
     *with_and_without_slash("webhooks/braintree/", BraintreeWebhookApi.as_view(), "webhook-braintree"),
     path("healthz", HealthApi.as_view(), name="healthz"),

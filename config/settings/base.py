@@ -309,8 +309,12 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.verify_order_task": {"queue": "payments"},
     "payments.tasks.reconcile_orders_task": {"queue": "maintenance"},
     "payments.tasks.refund_order_task": {"queue": "payments"},
+    "payments.tasks.capture_order_task": {"queue": "payments"},
+    "payments.tasks.cancel_order_task": {"queue": "payments"},
     "payments.tasks.process_webhook_task": {"queue": "payments"},
     "payments.tasks.track_settlement_task": {"queue": "maintenance"},
+    "payments.tasks.store_payment_method_task": {"queue": "payments"},
+    "payments.tasks.delete_payment_method_task": {"queue": "payments"},
 }
 
 # At-least-once delivery: ack after the task body returns, and requeue when the pool child dies

@@ -20,6 +20,9 @@ BADGE_COLOURS = {
     OrderStatus.PARTIALLY_REFUNDED: "#6f42c1",
     OrderStatus.REFUNDED: "#6f42c1",
     OrderStatus.SETTLEMENT_DECLINED: "#dc3545",
+    OrderStatus.AUTHORIZED: "#0e8a99",
+    OrderStatus.CANCELED: "#6c757d",
+    OrderStatus.AUTHORIZATION_EXPIRED: "#6c757d",
     # A refund's own statuses (pending, processing, failed and needs_review share the order's).
     RefundStatus.SUCCEEDED: "#198754",
 }

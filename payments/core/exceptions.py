@@ -100,3 +100,28 @@ class RefundWaitsForSettlement(Exception):
 
 class RefundLeased(OrderLeased):
     """Another worker's claim on the refund holds until `until`."""
+
+
+class AuthorizationNotCapturable(PaymentsError):
+    """A capture or cancel of an order that is not an authorization waiting for one (409).
+
+    Not manual, not authorized (yet, or any more), or already asked to capture or cancel: the
+    first capture or cancel request claims the authorization, and every later one is refused.
+    """
+
+    http_status = status.HTTP_409_CONFLICT
+    default_message = "Only an authorized manual-capture order can be captured or canceled."
+
+
+class CaptureTooLarge(PaymentsError):
+    """A capture above the authorized amount: the gateway would refuse it (400)."""
+
+
+class PaymentMethodUnusable(PaymentsError):
+    """An order named a saved payment method that cannot be charged: not the caller's (answered as
+    unknown), not active yet, failed or deleted. A well-formed request about the wrong thing: 422,
+    with the message under the field."""
+
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_message = "This payment method cannot be charged."
+    field = "payment_method"

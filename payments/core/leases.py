@@ -43,6 +43,9 @@ class _Held:
     pk: object
     claims: int
     since: float  # monotonic
+    # The status the row keeps while held: `processing` for a charge or refund, `authorized` for a
+    # manual order's capture or cancel (its status changes only when the gateway has answered).
+    status: str = PROCESSING
 
 
 class LeaseKeeper:
@@ -59,11 +62,11 @@ class LeaseKeeper:
         self._thread = None
         self._failing = False
 
-    def hold(self, row):
+    def hold(self, row, status=PROCESSING):
         """Start renewing the lease of `row` (a model instance its holder just claimed); returns a handle."""
         handle = object()
         with self._lock:
-            self._held[handle] = _Held(type(row), row.pk, row.claims, time.monotonic())
+            self._held[handle] = _Held(type(row), row.pk, row.claims, time.monotonic(), status)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="payments-lease-keeper", daemon=True)
                 self._thread.start()
@@ -96,7 +99,7 @@ class LeaseKeeper:
             oldest_allowed = time.monotonic() - settings.PAYMENTS_CLAIM_HOLD_MAX_SECONDS
             for held in self._held.values():
                 if held.since >= oldest_allowed:
-                    by_model.setdefault(held.model, []).append(held)
+                    by_model.setdefault((held.model, held.status), []).append(held)
             now = timezone.now()
             until = now + timedelta(seconds=settings.PAYMENTS_CLAIM_LEASE_SECONDS)
             renewed = 0
@@ -104,9 +107,9 @@ class LeaseKeeper:
                 # CONN_MAX_AGE and the health check, as around a task: a connection the server
                 # killed is replaced instead of failing every pass.
                 close_old_connections()
-                for model, held in by_model.items():
+                for (model, status), held in by_model.items():
                     claims = reduce(or_, (Q(pk=h.pk, claims=h.claims) for h in held))
-                    renewed += model.objects.filter(claims, status=PROCESSING, lease_expires_at__gt=now).update(
+                    renewed += model.objects.filter(claims, status=status, lease_expires_at__gt=now).update(
                         lease_expires_at=until
                     )
             except DatabaseError as exc:
@@ -136,10 +139,10 @@ def lease_keeper():
 
 
 @contextmanager
-def lease_kept(row):
-    """Renew the lease of `row`, which the caller just claimed, until the block ends."""
+def lease_kept(row, status=PROCESSING):
+    """Renew the lease of `row`, which the caller just claimed in `status`, until the block ends."""
     keeper = lease_keeper()
-    handle = keeper.hold(row)
+    handle = keeper.hold(row, status)
     try:
         yield
     finally:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from payments.core.exceptions import IllegalTransition
 from payments.core.logs import log_transition
 from payments.core.metrics import order_final_observe
-from payments.core.statuses import FINAL_STATUSES, OrderStatus
+from payments.core.statuses import AFTER_SALE_MOVES, FINAL_STATUSES, OrderStatus
 from payments.models import LastSaleOutcome, Order, OrderEvent
 
 Action = OrderEvent.Action
@@ -60,6 +60,13 @@ ALLOWED_TRANSITIONS[OrderStatus.PAID] |= {
 ALLOWED_TRANSITIONS[OrderStatus.PARTIALLY_REFUNDED] = {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
 ALLOWED_TRANSITIONS[OrderStatus.REFUNDED] = set()
 ALLOWED_TRANSITIONS[OrderStatus.SETTLEMENT_DECLINED] = set()
+# Manual capture: verify rests a sold order in `authorized` (or finds its authorization expired
+# already); the merchant's capture makes it paid, a cancel or the gateway's expiry ends it.
+ALLOWED_TRANSITIONS[OrderStatus.PROCESSING] |= {OrderStatus.AUTHORIZED, OrderStatus.AUTHORIZATION_EXPIRED}
+ALLOWED_TRANSITIONS[OrderStatus.NEEDS_REVIEW] |= {OrderStatus.AUTHORIZED, OrderStatus.AUTHORIZATION_EXPIRED}
+ALLOWED_TRANSITIONS[OrderStatus.AUTHORIZED] = set(AFTER_SALE_MOVES[OrderStatus.AUTHORIZED])
+ALLOWED_TRANSITIONS[OrderStatus.CANCELED] = set()
+ALLOWED_TRANSITIONS[OrderStatus.AUTHORIZATION_EXPIRED] = set()
 
 
 def order_lock(order_id):

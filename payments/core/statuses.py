@@ -17,6 +17,11 @@ class OrderStatus(models.TextChoices):
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
     SETTLEMENT_DECLINED = "settlement_declined", "Settlement declined"
+    # A manual-capture order: sold without settlement, the authorization waits for the merchant's
+    # capture (then `paid`) or cancel (the authorization is voided), unless the gateway expires it.
+    AUTHORIZED = "authorized", "Authorized"
+    CANCELED = "canceled", "Canceled"
+    AUTHORIZATION_EXPIRED = "authorization_expired", "Authorization expired"
 
 
 # Orders a worker or the reconciler still moves on its own.
@@ -33,13 +38,26 @@ AFTER_SALE_STATUSES = frozenset(
 )
 RESTING_STATUSES = RESTING_STATUSES | AFTER_SALE_STATUSES
 FINAL_STATUSES = FINAL_STATUSES | AFTER_SALE_STATUSES
+# The endings of a manual-capture authorization other than its capture (which makes it `paid`).
+AUTHORIZATION_ENDED_STATUSES = frozenset({OrderStatus.CANCELED, OrderStatus.AUTHORIZATION_EXPIRED})
+FINAL_STATUSES = FINAL_STATUSES | AUTHORIZATION_ENDED_STATUSES
+# An authorized order rests: no worker moves it until the merchant captures or cancels it (or
+# the gateway expires it). It is not final, but for the charge machinery (re-queue, re-verify,
+# the claim) its sale is as decided as a paid one's.
+RESTING_STATUSES = RESTING_STATUSES | {OrderStatus.AUTHORIZED} | AUTHORIZATION_ENDED_STATUSES
+SALE_DECIDED_STATUSES = FINAL_STATUSES | {OrderStatus.AUTHORIZED}
 # The forward moves after the sale (payments/core/lifecycle.py allows exactly these).
 AFTER_SALE_MOVES = {
     OrderStatus.PAID: AFTER_SALE_STATUSES,
     OrderStatus.PARTIALLY_REFUNDED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
+    # A manual-capture authorization is captured, canceled or expires; an unknown outcome parks it.
+    OrderStatus.AUTHORIZED: frozenset(
+        {OrderStatus.PAID, OrderStatus.NEEDS_REVIEW} | AUTHORIZATION_ENDED_STATUSES
+    ),
 }
-# A paid order, or one that moved on after the sale: its sale took the money (refunds aside).
-SOLD_STATUSES = frozenset({OrderStatus.PAID}) | AFTER_SALE_STATUSES
+# A paid order, or one that moved on after the sale: its sale took the money (refunds aside). An
+# authorized one's sale holds it (a successful sale at the gateway, not captured yet).
+SOLD_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.AUTHORIZED}) | AFTER_SALE_STATUSES
 # Orders a refund may be asked of.
 REFUNDABLE_ORDER_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
@@ -111,3 +129,18 @@ TRANSACTION_PAID_STATUSES = frozenset(
 TRANSACTION_FAILED_STATUSES = frozenset(
     {"processor_declined", "gateway_rejected", "failed", "settlement_declined", "voided"}
 )
+# Braintree transaction statuses of a captured authorization (submitted, or on its way to the bank).
+TRANSACTION_CAPTURED_STATUSES = frozenset(
+    {"submitted_for_settlement", "settling", "settled", "settlement_pending", "settlement_confirmed"}
+)
+# An authorization the gateway let lapse: nothing can be captured any more, the hold is released.
+TRANSACTION_AUTHORIZATION_EXPIRED = "authorization_expired"
+
+
+class PaymentMethodStatus(models.TextChoices):
+    """A saved payment method: pending → active | failed; active → deleted (never charged again)."""
+
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Failed"
+    DELETED = "deleted", "Deleted"

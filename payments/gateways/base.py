@@ -41,6 +41,8 @@ class TransactionInfo:
     # After the sale: the sale's refund (credit) transaction ids, and a transaction's type.
     refund_ids: tuple[str, ...] = ()
     type: str = "sale"
+    # When an authorization (a sale not submitted for settlement) lapses, if the gateway says.
+    authorization_expires_at: object = None  # an aware datetime
 
     @property
     def is_paid(self):
@@ -59,11 +61,19 @@ class Gateway(Protocol):
     """The three calls the payments services make; `payments.gateways.get_gateway()` returns one."""
 
     def sale(
-        self, *, order_id: str, amount: Decimal, nonce: str, api_request_key: str, merchant_account_id: str = ""
+        self,
+        *,
+        order_id: str,
+        amount: Decimal,
+        nonce: str,
+        api_request_key: str,
+        merchant_account_id: str = "",
+        submit_for_settlement: bool = True,
     ) -> SaleResult:
         """Charge `amount` with `nonce`, submitted for settlement; idempotent per `api_request_key`.
 
         `merchant_account_id` picks the account (and so the currency); blank: the gateway's default.
+        Without `submit_for_settlement` the sale only authorizes (manual capture).
         """
 
     def find(self, transaction_id: str) -> TransactionInfo | None:
@@ -88,6 +98,9 @@ VOID_NOT_ALLOWED = "91504"
 REFUND_UNSETTLED = "91506"
 REFUND_ALREADY_COMPLETE = "91512"
 REFUND_TOO_LARGE = "91521"
+# A capture (submit_for_settlement) of a sale that is not authorized, or above its authorization.
+CANNOT_SUBMIT = "91507"
+CAPTURE_TOO_LARGE = "91522"
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,9 @@ class AfterSaleGateway(Protocol):
     def void(self, *, transaction_id: str, api_request_key: str) -> RefundResult:
         """Void an unsettled sale (nothing is captured); idempotent per key."""
 
+    def submit_for_settlement(self, *, transaction_id: str, amount: Decimal, api_request_key: str) -> RefundResult:
+        """Capture `amount` (at most the authorized amount) of an authorized sale; idempotent per key."""
+
     def search_by_ids(self, ids: list[str]) -> list[TransactionInfo]:
         """The transactions with these ids (unknown ids are left out), in batches the gateway allows."""
 
@@ -129,3 +145,61 @@ class AfterSaleGateway(Protocol):
 
     def verify_webhook_challenge(self, challenge: str) -> str:
         """The answer to Braintree's `bt_challenge` when a webhook URL is registered."""
+
+
+# Saved payment methods: Braintree's vault.
+
+# Validation codes of a vault call that mean "what you are creating is already there": a retry
+# after a lost answer (the service chooses the customer id and the token, so it finds its own).
+CUSTOMER_ID_TAKEN = "91609"
+TOKEN_TAKEN = "91719"
+# A sale on a token that is not (or no longer) in the vault.
+PAYMENT_METHOD_TOKEN_INVALID = "91518"
+
+
+class StoreOutcome(StrEnum):
+    STORED = "stored"
+    # Verification declined, an unknown or spent nonce...: definite, nothing was stored.
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """What the vault says about a stored card: masked facts only (never the number)."""
+
+    token: str
+    card_type: str = ""
+    last_4: str = ""
+    expiration_month: str = ""
+    expiration_year: str = ""
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    outcome: StoreOutcome
+    card: CardInfo | None = None
+    error_codes: list[str] = field(default_factory=list)
+    message: str = ""
+    # A declined verification: its status and the processor's response code (e.g. 2000).
+    verification_status: str = ""
+    processor_response_code: str = ""
+
+
+class VaultGateway(Protocol):
+    """Customers and stored cards; a sale on a stored card is `Gateway.sale(payment_method_token=...)`."""
+
+    def customer_create(self, *, customer_id: str, email: str = "") -> None:
+        """Create the vault customer `customer_id`; one that exists already is success (a retry)."""
+
+    def payment_method_store(
+        self, *, customer_id: str, nonce: str, token: str, make_default: bool = True
+    ) -> StoreResult:
+        """Store the nonce's card on the customer under `token`, verified first; a token already
+        stored (a retry after a lost answer) answers with the stored card."""
+
+    def payment_method_find(self, token: str) -> CardInfo | None:
+        """The stored card of `token`, or None if the vault does not hold it."""
+
+    def payment_method_delete(self, token: str) -> None:
+        """Delete `token` from the vault (a token already gone is success)."""

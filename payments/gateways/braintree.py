@@ -31,7 +31,19 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.core.exceptions import GatewayMisconfigured, GatewayUnavailable, WebhookSignatureInvalid
-from payments.gateways.base import RefundOutcome, RefundResult, SaleOutcome, SaleResult, TransactionInfo, WebhookEvent
+from payments.gateways.base import (
+    CUSTOMER_ID_TAKEN,
+    TOKEN_TAKEN,
+    CardInfo,
+    RefundOutcome,
+    RefundResult,
+    SaleOutcome,
+    SaleResult,
+    StoreOutcome,
+    StoreResult,
+    TransactionInfo,
+    WebhookEvent,
+)
 from payments.gateways.transport import PooledHttp
 
 logger = logging.getLogger(__name__)
@@ -141,7 +153,15 @@ def _transaction_info(txn):
         merchant_account_id=_text(getattr(txn, "merchant_account_id", None)),
         refund_ids=tuple(str(i) for i in (getattr(txn, "refund_ids", None) or ())),
         type=_text(getattr(txn, "type", None)) or "sale",
+        authorization_expires_at=_aware(getattr(txn, "authorization_expires_at", None)),
     )
+
+
+def _aware(value):
+    # The SDK parses Braintree's UTC timestamps into naive datetimes.
+    if value is None or not hasattr(value, "tzinfo"):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt_timezone.utc)
 
 
 def _sale_result(result):
@@ -163,19 +183,27 @@ class BraintreeGateway:
         # One SDK client per process: it holds the configuration and a requests session.
         self.sdk = sdk if sdk is not None else _build_sdk()
 
-    def sale(self, *, order_id, amount, nonce, api_request_key, merchant_account_id=""):
+    def sale(
+        self, *, order_id, amount, nonce="", api_request_key, merchant_account_id="", submit_for_settlement=True,
+        payment_method_token="",
+    ):
         """Charge `amount` (Decimal) with `nonce`, submitted for settlement; idempotent per key.
 
         `merchant_account_id` names the account, hence the currency, the sale is made in.
+        Without `submit_for_settlement` the sale only authorizes, for a capture later.
         """
         params = {
             # A str, never a float: the SDK serialises floats wrongly and money must not round.
             "amount": str(Decimal(amount).quantize(Decimal("0.01"))),
-            "payment_method_nonce": nonce,
             "order_id": order_id,
             "api_request_key": api_request_key,
-            "options": {"submit_for_settlement": True},
+            "options": {"submit_for_settlement": bool(submit_for_settlement)},
         }
+        if payment_method_token:
+            # A stored card: reusable, so a resale on it is a second charge (no 91564 to stop it).
+            params["payment_method_token"] = payment_method_token
+        else:
+            params["payment_method_nonce"] = nonce
         if merchant_account_id:
             params["merchant_account_id"] = merchant_account_id
         try:
@@ -231,6 +259,14 @@ class BraintreeGateway:
         params = {"api_request_key": api_request_key}
         return self._after_sale_write("void", lambda: self.sdk.transaction.void(transaction_id, params))
 
+    def submit_for_settlement(self, *, transaction_id, amount, api_request_key):
+        """Capture `amount` of an authorized sale (Braintree refuses more than authorized); idempotent per key."""
+        amount = str(Decimal(amount).quantize(Decimal("0.01")))
+        params = {"api_request_key": api_request_key}
+        return self._after_sale_write(
+            "submit_for_settlement", lambda: self.sdk.transaction.submit_for_settlement(transaction_id, amount, params)
+        )
+
     def _after_sale_write(self, operation, call):
         try:
             result = call()
@@ -275,6 +311,89 @@ class BraintreeGateway:
             return self.sdk.webhook_notification.verify(challenge)
         except braintree.exceptions.InvalidChallengeError as exc:
             raise WebhookSignatureInvalid(str(exc)) from exc
+
+    # -- the vault (saved payment methods)
+
+    def customer_create(self, *, customer_id, email=""):
+        """Create the vault customer `customer_id`; one that exists already (a retry) is success."""
+        params = {"id": customer_id}
+        if email:
+            params["email"] = email
+        result = self._vault_call("customer create", lambda: self.sdk.customer.create(params))
+        if result.is_success:
+            return
+        codes = [str(error.code) for error in result.errors.deep_errors]
+        if CUSTOMER_ID_TAKEN in codes:
+            return
+        raise GatewayMisconfigured(f"Braintree customer create refused: {sorted(codes)}")
+
+    def payment_method_store(self, *, customer_id, nonce, token, make_default=True):
+        """Store the nonce's card under `token`, verified; a token already stored answers with its card."""
+        params = {
+            "customer_id": customer_id,
+            "payment_method_nonce": nonce,
+            "token": token,
+            "options": {"verify_card": True, "make_default": bool(make_default)},
+        }
+        result = self._vault_call("payment method create", lambda: self.sdk.payment_method.create(params))
+        if result.is_success:
+            return StoreResult(outcome=StoreOutcome.STORED, card=_card_info(result.payment_method))
+        codes = [str(error.code) for error in result.errors.deep_errors]
+        if TOKEN_TAKEN in codes:
+            # Our own earlier store went through and its answer was lost: that is the card.
+            card = self.payment_method_find(token)
+            if card is not None:
+                return StoreResult(outcome=StoreOutcome.STORED, card=card)
+        verification = getattr(result, "credit_card_verification", None)
+        return StoreResult(
+            outcome=StoreOutcome.REFUSED,
+            error_codes=codes,
+            message=_text(result.message),
+            verification_status=_text(getattr(verification, "status", None)),
+            processor_response_code=_text(getattr(verification, "processor_response_code", None)),
+        )
+
+    def payment_method_find(self, token):
+        """The stored card of `token`, or None."""
+        try:
+            return _card_info(self._vault_call("payment method find", lambda: self.sdk.payment_method.find(token)))
+        except _VaultNotFound:
+            return None
+
+    def payment_method_delete(self, token):
+        """Delete `token` from the vault; a token already gone is success."""
+        try:
+            self._vault_call("payment method delete", lambda: self.sdk.payment_method.delete(token))
+        except _VaultNotFound:
+            return
+
+    def _vault_call(self, operation, call):
+        try:
+            result = call()
+        except NotFoundError as exc:
+            raise _VaultNotFound() from exc
+        except BraintreeError as exc:
+            _raise_mapped(exc, operation)
+        except KeyError as exc:
+            raise GatewayUnavailable(f"Braintree {operation} returned an unreadable response") from exc
+        if result is None:
+            raise GatewayUnavailable(f"Braintree {operation} returned an unreadable response")
+        return result
+
+
+class _VaultNotFound(Exception):
+    """A vault call's 404, turned into "not there" by the methods that expect it."""
+
+
+def _card_info(method):
+    return CardInfo(
+        token=_text(method.token),
+        card_type=_text(getattr(method, "card_type", None)),
+        last_4=_text(getattr(method, "last_4", None)),
+        expiration_month=_text(getattr(method, "expiration_month", None)),
+        expiration_year=_text(getattr(method, "expiration_year", None)),
+        default=bool(getattr(method, "default", False)),
+    )
 
 
 def _webhook_event(notification):

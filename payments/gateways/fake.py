@@ -33,6 +33,11 @@ from decimal import Decimal
 
 from payments.core.exceptions import GatewayUnavailable, WebhookSignatureInvalid
 from payments.gateways.base import (
+    CardInfo,
+    StoreOutcome,
+    StoreResult,
+    CANNOT_SUBMIT,
+    CAPTURE_TOO_LARGE,
     REFUND_ALREADY_COMPLETE,
     REFUND_TOO_LARGE,
     REFUND_UNSETTLED,
@@ -66,6 +71,10 @@ ERROR_MESSAGES = {
     "91513": "Merchant account ID is invalid.",
     "91564": "Cannot use a payment_method_nonce more than once.",
     "91565": "Unknown or expired payment_method_nonce.",
+    "91518": "Payment method token is invalid.",
+    "93105": "Customer ID is invalid.",
+    "93107": "Cannot use a payment_method_nonce more than once.",
+    "93108": "Unknown or expired payment_method_nonce.",
     "915232": "API request key was reused with different request parameters.",
 }
 # braintree_sim's default merchant accounts and their currencies; the first is the default one.
@@ -76,6 +85,12 @@ MERCHANT_ACCOUNTS = {
     "sim_merchant_account_cad": "CAD",
     "sim_merchant_account_aud": "AUD",
 }
+# A sale on a stored card goes through `_sell` as this prefix and the token.
+VAULT_PREFIX = "vault:"
+# The sandbox's verification declines (a sale on these nonces follows the amount instead).
+DECLINED_VERIFICATION_NONCES = frozenset(
+    f"fake-processor-declined-{brand}-nonce" for brand in ("visa", "mastercard", "amex", "discover")
+)
 DECLINE_TEXTS = {"2000": "Do Not Honor", "2001": "Insufficient Funds", "2046": "Declined"}
 
 
@@ -101,6 +116,8 @@ class FakeGateway:
         self._answers = {}  # api_request_key -> (parameters, SaleResult)
         self._minted = {}  # single-use nonce -> spent?
         self._faults = []  # (operation, applied)
+        self._vault = {}  # token -> CardInfo
+        self._customers = set()
         self.calls = []  # (operation, argument), for tests that count round trips
 
     # -- test controls
@@ -128,14 +145,20 @@ class FakeGateway:
 
     # -- the Gateway protocol
 
-    def sale(self, *, order_id, amount, nonce, api_request_key, merchant_account_id=""):
-        """Charge `amount` with `nonce`, submitted for settlement; idempotent per key."""
+    def sale(
+        self, *, order_id, amount, nonce="", api_request_key, merchant_account_id="", submit_for_settlement=True,
+        payment_method_token="",
+    ):
+        """Charge `amount` with `nonce`, submitted for settlement (or only authorized); idempotent per key."""
         self.calls.append(("sale", api_request_key))
         applied = self._fault("sale")
         if applied is False:
             raise GatewayUnavailable("Fake sale unavailable before the request was processed")
         amount = Decimal(amount).quantize(Decimal("0.01"))
-        params = (order_id, amount, nonce, merchant_account_id)
+        if payment_method_token:
+            # A stored card: reusable, every sale on it is a charge.
+            nonce = VAULT_PREFIX + payment_method_token
+        params = (order_id, amount, nonce, merchant_account_id, submit_for_settlement)
         with self._lock:
             if api_request_key in self._answers:
                 first_params, answer = self._answers[api_request_key]
@@ -143,6 +166,10 @@ class FakeGateway:
                     answer = self._invalid("915232")
             else:
                 answer = self._sell(order_id, amount, nonce, merchant_account_id)
+                if answer.outcome == SaleOutcome.APPROVED and not submit_for_settlement:
+                    authorized = TransactionInfo(**{**answer.transaction.__dict__, "status": "authorized"})
+                    self._ledger[authorized.id] = authorized
+                    answer = SaleResult(outcome=SaleOutcome.APPROVED, transaction=authorized)
                 if answer.transaction is not None:
                     self._answers[api_request_key] = (params, answer)
         if applied:
@@ -228,6 +255,37 @@ class FakeGateway:
         return answer
 
 
+    def submit_for_settlement(self, *, transaction_id, amount, api_request_key):
+        """Capture `amount` (at most the authorization, else 91522) of an authorized sale; idempotent per key."""
+        self.calls.append(("submit_for_settlement", api_request_key))
+        applied = self._fault("submit_for_settlement")
+        if applied is False:
+            raise GatewayUnavailable("Fake capture unavailable before the request was processed")
+        amount = Decimal(amount).quantize(Decimal("0.01"))
+        with self._lock:
+            if api_request_key in self._answers:
+                answer = self._answers[api_request_key][1]
+            else:
+                sale = self._ledger[transaction_id]
+                if sale.status != "authorized":
+                    answer = RefundResult(
+                        outcome=RefundOutcome.REFUSED, error_codes=[CANNOT_SUBMIT], message="not authorized"
+                    )
+                elif amount > sale.amount:
+                    answer = RefundResult(
+                        outcome=RefundOutcome.REFUSED, error_codes=[CAPTURE_TOO_LARGE], message="too large"
+                    )
+                else:
+                    captured = TransactionInfo(
+                        **{**sale.__dict__, "status": "submitted_for_settlement", "amount": amount}
+                    )
+                    self._ledger[sale.id] = captured
+                    answer = RefundResult(outcome=RefundOutcome.SUCCEEDED, transaction=captured)
+                    self._answers[api_request_key] = ((transaction_id, amount), answer)
+        if applied:
+            raise GatewayUnavailable("Fake capture answer lost after the capture was processed")
+        return answer
+
     def search_by_ids(self, ids):
         """The ledger's transactions with these ids."""
         self.calls.append(("search_by_ids", tuple(ids)))
@@ -235,6 +293,68 @@ class FakeGateway:
             raise GatewayUnavailable("Fake search unavailable")
         return [self._ledger[i] for i in ids if i in self._ledger]
 
+
+    # -- the vault (the simulator's rules, in short)
+
+    def customer_create(self, *, customer_id, email=""):
+        """Create the vault customer; an existing one is success."""
+        self.calls.append(("customer_create", customer_id))
+        applied = self._fault("customer_create")
+        if applied is False:
+            raise GatewayUnavailable("Fake customer create unavailable")
+        self._customers.add(customer_id)
+        if applied:
+            raise GatewayUnavailable("Fake customer create answer lost")
+
+    def payment_method_store(self, *, customer_id, nonce, token, make_default=True):
+        """Verify and store the nonce's card under `token`; a stored token answers with its card."""
+        self.calls.append(("payment_method_store", token))
+        applied = self._fault("payment_method_store")
+        if applied is False:
+            raise GatewayUnavailable("Fake payment method store unavailable")
+        with self._lock:
+            answer = self._store_locked(customer_id, nonce, token, make_default)
+        if applied:
+            raise GatewayUnavailable("Fake payment method store answer lost")
+        return answer
+
+    def _store_locked(self, customer_id, nonce, token, make_default):
+        if token in self._vault:
+            return StoreResult(outcome=StoreOutcome.STORED, card=self._vault[token])
+        if customer_id not in self._customers:
+            return StoreResult(outcome=StoreOutcome.REFUSED, error_codes=["93105"], message=ERROR_MESSAGES["93105"])
+        single_use = nonce in self._minted
+        if single_use and self._minted[nonce]:
+            return StoreResult(outcome=StoreOutcome.REFUSED, error_codes=["93107"], message=ERROR_MESSAGES["93107"])
+        if not (single_use or nonce in VALID_NONCES):
+            return StoreResult(outcome=StoreOutcome.REFUSED, error_codes=["93108"], message=ERROR_MESSAGES["93108"])
+        if single_use:
+            self._minted[nonce] = True
+        if nonce in DECLINED_VERIFICATION_NONCES:
+            return StoreResult(
+                outcome=StoreOutcome.REFUSED,
+                message="Do Not Honor",
+                verification_status="processor_declined",
+                processor_response_code="2000",
+            )
+        card = CardInfo(token=token, card_type="Visa", last_4="1111", expiration_month="12",
+                        expiration_year="2030", default=bool(make_default))
+        self._vault[token] = card
+        return StoreResult(outcome=StoreOutcome.STORED, card=card)
+
+    def payment_method_find(self, token):
+        """The stored card of `token`, or None."""
+        self.calls.append(("payment_method_find", token))
+        if self._fault("payment_method_find") is not None:
+            raise GatewayUnavailable("Fake payment method find unavailable")
+        return self._vault.get(token)
+
+    def payment_method_delete(self, token):
+        """Forget `token`; an unknown one is success."""
+        self.calls.append(("payment_method_delete", token))
+        if self._fault("payment_method_delete") is not None:
+            raise GatewayUnavailable("Fake payment method delete unavailable")
+        self._vault.pop(token, None)
 
     # -- after the sale: a test control, then webhooks
 
@@ -287,12 +407,15 @@ class FakeGateway:
         account = merchant_account_id or next(iter(MERCHANT_ACCOUNTS))
         if account not in MERCHANT_ACCOUNTS:
             return self._invalid("91513")
+        if nonce.startswith(VAULT_PREFIX) and nonce[len(VAULT_PREFIX):] not in self._vault:
+            return self._invalid("91518")
+        vaulted = nonce.startswith(VAULT_PREFIX)
         if nonce in NONCE_ERRORS:
             return self._invalid(NONCE_ERRORS[nonce])
         single_use = nonce in self._minted
         if single_use and self._minted[nonce]:
             return self._invalid("91564")
-        if not (single_use or nonce in VALID_NONCES or nonce in REJECTING_NONCES):
+        if not (vaulted or single_use or nonce in VALID_NONCES or nonce in REJECTING_NONCES):
             return self._invalid("91565")
         if nonce in REJECTING_NONCES:
             status, code, text, rejection = "gateway_rejected", "", "", REJECTING_NONCES[nonce]

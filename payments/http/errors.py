@@ -52,7 +52,9 @@ class RequestBodyTooLarge(APIException):
 def api_exception_handler(exc, context):
     """DRF exception handler: anticipated errors become `{"detail": ...}` with their status."""
     if isinstance(exc, PaymentsError):
-        return Response({"detail": exc.message}, status=exc.http_status)
+        # An error about one field of the body says so under that field, as a validation error does.
+        field = getattr(exc, "field", None)
+        return Response({field: [exc.message]} if field else {"detail": exc.message}, status=exc.http_status)
     if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
         # Django logs the 503 itself (django.request), once per answer.
         return Response(

@@ -87,6 +87,10 @@ ORDER_EXAMPLE = {
     "dispute_status": None,
     "dispute_amount": None,
     "dispute_reason": "",
+    "capture": "automatic",
+    "authorized_amount": None,
+    "captured_amount": None,
+    "authorization_expires_at": None,
 }
 
 IDEMPOTENT_REPLAYED_RESPONSE_HEADER = {

@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from payments.core.statuses import ACTIVE_STATUSES, RESTING_STATUSES, DisputeStatus, OrderStatus
 from payments.gateways.base import SaleOutcome
@@ -18,6 +18,20 @@ class LastSaleOutcome(models.TextChoices):
     INVALID = SaleOutcome.INVALID.value, "Validation error"
     # No answer (timeout, 5xx, a key still in flight): money may have moved.
     UNAVAILABLE = "unavailable", "Unknown (no answer)"
+
+
+class CaptureMode(models.TextChoices):
+    """When an approved sale is captured: at once (settled), or when the merchant asks."""
+
+    AUTOMATIC = "automatic", "Automatic"
+    MANUAL = "manual", "Manual"
+
+
+class AuthorizationDecision(models.TextChoices):
+    """What the merchant asked of a manual order's authorization (blank: nothing yet)."""
+
+    CAPTURE = "capture", "Capture"
+    CANCEL = "cancel", "Cancel"
 
 
 class Order(models.Model):
@@ -41,6 +55,12 @@ class Order(models.Model):
     description = models.CharField(max_length=255, blank=True, default="")
     # Write-only; cleared as soon as the sale is decided so a spent credential is not kept.
     payment_method_nonce = models.TextField(blank=True, default="")
+    # Or a saved card (payments/models/customers.py), charged by its vault token: exactly one of
+    # the two is set at intake. A token is reusable, so only the claim, the search before a
+    # resale and the api_request_key stand between a retry and a second charge.
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
 
     status = models.CharField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     transaction_id = models.CharField(max_length=64, null=True, blank=True)
@@ -86,6 +106,21 @@ class Order(models.Model):
     dispute_reason = models.CharField(max_length=64, blank=True, default="")
     dispute_updated_at = models.DateTimeField(null=True, blank=True)
 
+    # Manual capture: the sale only authorizes, and the merchant captures (all or part of the
+    # authorization) or cancels it later. `authorization_decision` is the claim: written once,
+    # under the row lock, by the first capture or cancel request, so exactly one of them ever
+    # reaches the gateway; `decision_amount` is the capture's amount.
+    capture = models.CharField(max_length=16, choices=CaptureMode.choices, default=CaptureMode.AUTOMATIC)
+    authorized_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    captured_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    authorization_expires_at = models.DateTimeField(null=True, blank=True)
+    authorization_decision = models.CharField(
+        max_length=16, choices=AuthorizationDecision.choices, blank=True, default=""
+    )
+    decision_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    decision_idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    decision_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
     class Meta:
         ordering = ["-created_at"]
         permissions = [("refund_order", "Can refund an order (moves money back to the customer)")]
@@ -102,6 +137,13 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=OrderStatus.PAID) | Q(transaction_id__isnull=False),
                 name="order_paid_has_transaction",
+            ),
+            # Never more captured than authorized, whatever the workers race.
+            models.CheckConstraint(
+                condition=Q(captured_amount__isnull=True)
+                | Q(authorized_amount__isnull=True)
+                | Q(captured_amount__lte=F("authorized_amount")),
+                name="order_captured_within_authorized",
             ),
         ]
         indexes = [
@@ -129,6 +171,13 @@ class Order(models.Model):
                 condition=Q(status=OrderStatus.PAID) & ~Q(gateway_status__in=["settled", "settlement_confirmed"]),
                 name="order_unsettled_by_check",
             ),
+            # The reconciler's queries on manual-capture orders: authorizations that may have
+            # expired, and captures or cancels whose task was lost.
+            models.Index(
+                fields=["authorization_expires_at"],
+                condition=Q(status=OrderStatus.AUTHORIZED),
+                name="order_authorized_by_expiry",
+            ),
         ]
 
     def __str__(self):
@@ -154,6 +203,8 @@ class OrderEvent(models.Model):
         REFUND = "refund", "Refund"
         SETTLEMENT = "settlement", "Settlement"
         DISPUTE = "dispute", "Dispute"
+        CAPTURE = "capture", "Capture"
+        CANCEL = "cancel", "Cancel (void)"
 
     class Outcome(models.TextChoices):
         # claim
@@ -200,6 +251,14 @@ class OrderEvent(models.Model):
         SETTLED = "settled", "Sale settled"
         SETTLEMENT_DECLINED = "settlement_declined", "Settlement declined"
         DISPUTE = "dispute", "Dispute notification"
+        # manual capture
+        VERIFIED_AUTHORIZED = "verified_authorized", "Verified: authorized"
+        CAPTURE_REQUESTED = "capture_requested", "Capture requested"
+        CANCEL_REQUESTED = "cancel_requested", "Cancel requested"
+        CAPTURED = "captured", "Captured"
+        CANCELED = "canceled", "Authorization voided"
+        AUTHORIZATION_EXPIRED = "authorization_expired", "Authorization expired"
+        DECISION_REFUSED = "decision_refused", "Capture or cancel refused by the gateway"
 
     # The audit trail outlives nothing it describes: an order with events cannot be deleted.
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")

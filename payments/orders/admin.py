@@ -67,6 +67,10 @@ class OrderAdmin(admin.ModelAdmin):
             ("transaction_id", "gateway_status"), ("processor_response_code", "processor_response_text"),
             ("gateway_rejection_reason", "error_codes"), ("merchant_account_id", "last_sale_outcome"),
         )}),
+        ("Capture", {"fields": (
+            ("capture", "authorization_decision"), ("authorized_amount", "captured_amount", "decision_amount"),
+            ("authorization_expires_at", "decision_idempotency_key"),
+        )}),
         ("Refunds and disputes", {"fields": (
             ("refunded_amount", "settlement_checked_at"), ("dispute_status", "dispute_amount", "dispute_reason"),
             ("dispute_id", "dispute_updated_at"),

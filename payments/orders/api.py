@@ -16,9 +16,15 @@ from payments.http.parsers import BoundedJSONParser, idempotency_key_from
 from payments.http.renderers import API_RENDERERS
 from payments.http.throttling import OrderCreateRateThrottle
 from payments.orders import schema
-from payments.orders.selectors import order_get_visible_to, order_list_visible_to
-from payments.orders.serializers import OrderCreateInputSerializer, OrderListFilterSerializer, OrderOutputSerializer
-from payments.orders.services import order_create
+from payments.orders.selectors import order_get_for_owner, order_get_visible_to, order_list_visible_to
+from payments.orders.serializers import (
+    OrderCancelInputSerializer,
+    OrderCaptureInputSerializer,
+    OrderCreateInputSerializer,
+    OrderListFilterSerializer,
+    OrderOutputSerializer,
+)
+from payments.orders.services import order_cancel_request, order_capture_request, order_create
 
 
 class OrderListCreateApi(APIView):
@@ -64,9 +70,11 @@ class OrderListCreateApi(APIView):
             owner=request.user,
             amount=data["amount"],
             nonce=data["payment_method_nonce"],
+            payment_method_id=data.get("payment_method"),
             currency=data["currency"],
             description=data["description"],
             idempotency_key=idempotency_key,
+            capture=data["capture"],
         )
         location = request.build_absolute_uri(
             reverse("payments:order-detail", kwargs={"order_id": result.order.pk})
@@ -94,3 +102,50 @@ class OrderDetailApi(APIView):
         if order is None:
             raise NotFound("No order with this id.")
         return Response(OrderOutputSerializer(order).data)
+
+
+class _OrderDecisionApi(APIView):
+    """A capture or cancel of one of the caller's authorized manual-capture orders."""
+
+    renderer_classes = API_RENDERERS
+    parser_classes = [BoundedJSONParser]
+    input_serializer = None
+
+    def _decide(self, request, order_id, service):
+        order = order_get_for_owner(owner=request.user, order_id=order_id)
+        if order is None:
+            raise NotFound("No order with this id.")
+        idempotency_key = idempotency_key_from(request)
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = service(order_id=order.pk, idempotency_key=idempotency_key, **serializer.validated_data)
+        location = request.build_absolute_uri(reverse("payments:order-detail", kwargs={"order_id": order.pk}))
+        return Response(
+            OrderOutputSerializer(result.order).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location, **replay_headers(result.created)},
+        )
+
+
+class OrderCaptureApi(_OrderDecisionApi):
+    """`/api/orders/<id>/capture/`: capture an authorized order, in full or in part."""
+
+    name = "Capture"
+    description = "Capture an authorized manual-capture order (all of it, or `amount`); answered 202."
+    input_serializer = OrderCaptureInputSerializer
+
+    @schema.orders_capture
+    def post(self, request, order_id):
+        return self._decide(request, order_id, order_capture_request)
+
+
+class OrderCancelApi(_OrderDecisionApi):
+    """`/api/orders/<id>/cancel/`: cancel an authorized order (its authorization is voided)."""
+
+    name = "Cancel"
+    description = "Cancel an authorized manual-capture order: its authorization is voided; answered 202."
+    input_serializer = OrderCancelInputSerializer
+
+    @schema.orders_cancel
+    def post(self, request, order_id):
+        return self._decide(request, order_id, order_cancel_request)

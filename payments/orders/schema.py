@@ -14,7 +14,13 @@ from payments.http.openapi import (
     VALIDATION_ERROR_SCHEMA,
 )
 from payments.http.serializers import ErrorDetailSerializer
-from payments.orders.serializers import OrderCreateInputSerializer, OrderListFilterSerializer, OrderOutputSerializer
+from payments.orders.serializers import (
+    OrderCancelInputSerializer,
+    OrderCaptureInputSerializer,
+    OrderCreateInputSerializer,
+    OrderListFilterSerializer,
+    OrderOutputSerializer,
+)
 
 orders_list = extend_schema(
     operation_id="orders_list",
@@ -140,8 +146,15 @@ orders_create = extend_schema(
             ],
         ),
         422: OpenApiResponse(
-            ErrorDetailSerializer,
-            description="This Idempotency-Key was already used with a different body.",
+            VALIDATION_ERROR_SCHEMA,
+            description="This Idempotency-Key was already used with a different body (`detail`), or "
+            "`payment_method` names no saved method of yours, or one that is pending, failed or deleted "
+            "(a message under `payment_method`).",
+            examples=[
+                OpenApiExample("Key reused", value={"detail": "This Idempotency-Key was already used with a "
+                                                              "different request body."}),
+                OpenApiExample("Deleted method", value={"payment_method": ["This payment method was deleted."]}),
+            ],
         ),
         429: OpenApiResponse(
             ErrorDetailSerializer,
@@ -197,4 +210,82 @@ orders_retrieve = extend_schema(
     parameters=[
         OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
     ],
+)
+
+
+_ORDER_ID = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
+_AUTHORIZED_EXAMPLE = {
+    **ORDER_EXAMPLE,
+    "status": "authorized",
+    "amount": "50.00",
+    "transaction_id": "k2m8q4zd",
+    "gateway_status": "authorized",
+    "processor_response_code": "1000",
+    "processor_response_text": "Approved",
+    "capture": "manual",
+    "authorized_amount": "50.00",
+    "authorization_expires_at": "2026-01-08T12:00:01Z",
+}
+_DECISION_409 = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="The order is not an authorized manual-capture order waiting for a decision: not manual, "
+    "not authorized (yet, or any more), or already asked to capture or cancel (the first request wins). "
+    "Or the first request with this Idempotency-Key is still being processed.",
+)
+_DECISION_422 = OpenApiResponse(ErrorDetailSerializer, description="This Idempotency-Key was used with another body.")
+
+orders_capture = extend_schema(
+    operation_id="orders_capture",
+    tags=["orders"],
+    summary="Capture an authorized order (in full or in part)",
+    description=(
+        "For an order created with `\"capture\": \"manual\"` and now `authorized`: records the capture "
+        "and answers **202 Accepted**; a worker submits the authorization for settlement (Braintree "
+        "`submit_for_settlement`, for `amount` or, without it, the whole authorization) and the order "
+        "becomes `paid` with `captured_amount`. Poll the order. One capture or cancel per order: the "
+        "first request wins, later ones answer 409; a replay with the same Idempotency-Key and body "
+        "answers the same capture."
+    ),
+    parameters=[_ORDER_ID, IDEMPOTENCY_KEY_PARAMETER],
+    request=OrderCaptureInputSerializer,
+    examples=[
+        OpenApiExample("Partial capture", value={"amount": "30.00"}, request_only=True),
+        OpenApiExample("The whole authorization", value={}, request_only=True),
+    ],
+    responses={
+        202: OpenApiResponse(
+            OrderOutputSerializer,
+            description="Accepted: the capture is on its way.",
+            examples=[OpenApiExample("Capture accepted", value=_AUTHORIZED_EXAMPLE, response_only=True)],
+        ),
+        400: OpenApiResponse(
+            VALIDATION_ERROR_SCHEMA,
+            description="Invalid body, or an amount above the authorized amount.",
+        ),
+        401: ERROR_401,
+        404: ERROR_404,
+        409: _DECISION_409,
+        422: _DECISION_422,
+    },
+)
+
+orders_cancel = extend_schema(
+    operation_id="orders_cancel",
+    tags=["orders"],
+    summary="Cancel an authorized order (void its authorization)",
+    description=(
+        "For an `authorized` manual-capture order: records the cancel and answers **202 Accepted**; a "
+        "worker voids the authorization (the customer's funds are released) and the order becomes "
+        "`canceled`. The first capture or cancel request wins; later ones answer 409."
+    ),
+    parameters=[_ORDER_ID, IDEMPOTENCY_KEY_PARAMETER],
+    request=OrderCancelInputSerializer,
+    responses={
+        202: OpenApiResponse(OrderOutputSerializer, description="Accepted: the void is on its way."),
+        400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="A body with fields (none are accepted)."),
+        401: ERROR_401,
+        404: ERROR_404,
+        409: _DECISION_409,
+        422: _DECISION_422,
+    },
 )

@@ -95,7 +95,15 @@ def orders_stuck(*, pending_after_seconds, processing_after_seconds, limit, now=
 # receiving a message to claiming its order, so the order's own message is not on its way.
 OVERTAKEN_AFTER_SECONDS = 5
 # Where a claim moves an order from pending (after-sale statuses come later, from other paths).
-CLAIMED_STATUSES = (OrderStatus.PROCESSING, OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.NEEDS_REVIEW)
+CLAIMED_STATUSES = (
+    OrderStatus.PROCESSING,
+    OrderStatus.PAID,
+    OrderStatus.FAILED,
+    OrderStatus.NEEDS_REVIEW,
+    # A manual-capture order's sale ends in these instead of paid.
+    OrderStatus.AUTHORIZED,
+    OrderStatus.AUTHORIZATION_EXPIRED,
+)
 
 
 def orders_claim_frontier(*, since):
@@ -129,4 +137,38 @@ def orders_in_doubt(*, recheck_after_seconds, window_seconds, limit, now=None):
         )
         .order_by("updated_at")
         .only("id", "status", "updated_at")[:limit]
+    )
+
+
+def orders_decision_stuck(*, idle_seconds, limit, now=None):
+    """Authorized orders asked to capture or cancel, idle `idle_seconds` with no live claim.
+
+    Their task was lost (a publish that failed, a broker that dropped it) or gave up on a
+    database outage: the decision is recorded, so sending the task again is all they need.
+    """
+    now = now or timezone.now()
+    return (
+        Order.objects.filter(status=OrderStatus.AUTHORIZED, updated_at__lt=now - timedelta(seconds=idle_seconds))
+        .exclude(authorization_decision="")
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .order_by("updated_at")
+        .only("id", "authorization_decision", "updated_at")[:limit]
+    )
+
+
+def orders_authorization_lapsed(*, recheck_after_seconds, limit, now=None):
+    """Authorized orders whose authorization the gateway said expires by now, not asked about lately.
+
+    Reads the partial index `order_authorized_by_expiry`; `settlement_checked_at` spaces the
+    questions about one order (a gateway clock a little behind ours answers "authorized" still).
+    """
+    now = now or timezone.now()
+    return (
+        Order.objects.filter(status=OrderStatus.AUTHORIZED, authorization_expires_at__lte=now)
+        .filter(
+            Q(settlement_checked_at__isnull=True)
+            | Q(settlement_checked_at__lt=now - timedelta(seconds=recheck_after_seconds))
+        )
+        .order_by("authorization_expires_at")
+        .only("id", "transaction_id", "authorization_expires_at")[:limit]
     )

@@ -7,13 +7,16 @@ payments/http/serializers.py.
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from payments.core.statuses import DisputeStatus, OrderStatus
 from payments.gateways.codes import errors_explained, rejection_reason_message
 from payments.http.serializers import (
+    NONCE_ALPHABET,
+    HIDDEN_CHARACTERS_REFUSED_PATTERN,
+    NONCE_MAX_LENGTH,
     ClassCachedFieldsMixin,
     MoneyField,
     OptionalChoiceField,
@@ -21,26 +24,10 @@ from payments.http.serializers import (
     UnknownFieldsMixin,
     refuse_hidden_characters,
 )
-from payments.models import Order
+from payments.models import CaptureMode, Order
 
-# Braintree's nonces are drawn from letters, digits, "-" and "_": UUIDs (36 characters),
-# `tokencc_...` ids (about 40), the sandbox's `fake-...-nonce` names (at most 45) and the
-# simulator's minted `tokencc_sim_<16>` (28). 512 leaves ten times that for formats not seen yet
-# and keeps a nonce far from the body limit. Anything else (a control character, a quote, "<")
-# would only reach the SDK's XML and come back as an error that looks transient, so it is refused
-# here with a field message. https://developer.paypal.com/braintree/docs/reference/general/testing
-NONCE_MAX_LENGTH = 512
-NONCE_ALPHABET = RegexValidator(
-    r"^[A-Za-z0-9_-]+\Z",
-    message='A payment method nonce may contain only letters, digits, "-" and "_".',
-)
-
-
-# What refuse_hidden_characters lets through, as a schema pattern: no control character (Unicode
-# Cc: U+0000-U+001F, U+007F-U+009F) and no bidirectional control (U+202A-U+202E, U+2066-U+2069).
-# (Lone surrogates, which DRF refuses too, are no Unicode text: a UTF-8 body cannot carry them.)
-# A test checks the pattern against the validator, character by character.
-DESCRIPTION_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*$"
+# The description's schema pattern: what refuse_hidden_characters lets through.
+DESCRIPTION_PATTERN = HIDDEN_CHARACTERS_REFUSED_PATTERN
 
 
 @extend_schema_field(
@@ -61,8 +48,16 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         max_length=NONCE_MAX_LENGTH,
         validators=[NONCE_ALPHABET],
         write_only=True,
+        required=False,
         help_text="Single-use Braintree payment method nonce from the client SDK: letters, digits, "
-        f'"-" and "_", at most {NONCE_MAX_LENGTH} characters. Never returned.',
+        f'"-" and "_", at most {NONCE_MAX_LENGTH} characters. Never returned. '
+        "Exactly one of `payment_method_nonce` and `payment_method`.",
+    )
+    payment_method = serializers.UUIDField(
+        required=False,
+        help_text="The id of an active saved payment method of one of your customers "
+        "(`/api/customers/{id}/payment-methods/`), charged instead of a nonce. "
+        "Exactly one of `payment_method_nonce` and `payment_method`.",
     )
     currency = serializers.ChoiceField(
         choices=(),
@@ -83,6 +78,14 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         validators=[refuse_hidden_characters],
         help_text="Free text shown to the customer and support staff: no control characters "
         "(line breaks included) and no bidirectional control characters (U+202A-U+202E, U+2066-U+2069).",
+    )
+
+    capture = serializers.ChoiceField(
+        choices=CaptureMode.choices,
+        required=False,
+        default=CaptureMode.AUTOMATIC,
+        help_text="automatic (default): the sale is captured at once. manual: the sale only "
+        "authorizes; the order rests in `authorized` until POST .../capture/ or .../cancel/.",
     )
 
     def __init__(self, *args, **kwargs):
@@ -106,6 +109,45 @@ class OrderCreateInputSerializer(UnknownFieldsMixin, serializers.Serializer):
         if value > maximum:
             raise serializers.ValidationError(f"The amount must not exceed {maximum}.")
         return value
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # Neither way to pay is a missing field like any other: listed with the rest, in one answer.
+            neither = isinstance(data, dict) and "payment_method_nonce" not in data and "payment_method" not in data
+            if neither and isinstance(exc.detail, dict):
+                exc.detail.setdefault(
+                    "payment_method_nonce", [ErrorDetail("This field is required.", code="required")]
+                )
+            raise
+
+    def validate(self, attrs):
+        # Exactly one way to pay (the field descriptions say so: a `oneOf` in the schema would cost
+        # generated clients their request model). Whether a saved method is the
+        # caller's and chargeable is the intake service's question (422), asked under its lock.
+        nonce, method_id = attrs.get("payment_method_nonce"), attrs.get("payment_method")
+        if nonce and method_id:
+            message = "Send either payment_method_nonce or payment_method, not both."
+            raise serializers.ValidationError({"payment_method_nonce": [message], "payment_method": [message]})
+        if method_id is None and not nonce:
+            raise serializers.ValidationError({"payment_method_nonce": ["This field is required."]})
+        attrs["payment_method_nonce"] = nonce or ""
+        return attrs
+
+
+class OrderCaptureInputSerializer(UnknownFieldsMixin, serializers.Serializer):
+    """Body of `POST /api/orders/<id>/capture/` (an empty body captures the whole authorization)."""
+
+    amount = MoneyField(
+        required=False,
+        help_text='Amount to capture, a string with at most two decimals, e.g. "30.00"; at most the '
+        "authorized amount. Absent: all of it.",
+    )
+
+
+class OrderCancelInputSerializer(UnknownFieldsMixin, serializers.Serializer):
+    """Body of `POST /api/orders/<id>/cancel/`: empty (the whole authorization is voided)."""
 
 
 class OrderListFilterSerializer(serializers.Serializer):
@@ -189,14 +231,29 @@ class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer)
             "dispute_status",
             "dispute_amount",
             "dispute_reason",
+            # Manual capture.
+            "capture",
+            "authorized_amount",
+            "captured_amount",
+            "authorization_expires_at",
         ]
         read_only_fields = fields
         extra_kwargs = {
             "status": {
                 "help_text": "pending → processing → paid | failed | needs_review; a paid order then "
-                "partially_refunded → refunded, or settlement_declined."
+                "partially_refunded → refunded, or settlement_declined. A manual-capture order rests "
+                "in authorized, then paid (captured), canceled or authorization_expired."
             },
             "refunded_amount": {"help_text": "Sum of the order's succeeded refunds and voids."},
+            "capture": {"help_text": "automatic or manual (authorize at the sale, capture later)."},
+            "authorized_amount": {"help_text": "A manual order's authorized amount, once authorized (else null)."},
+            "captured_amount": {
+                "help_text": "What a manual order's capture took (at most authorized_amount; null until "
+                "captured). Refunds refund at most this."
+            },
+            "authorization_expires_at": {
+                "help_text": "When the gateway lets a manual order's authorization lapse, if it says (else null)."
+            },
             "transaction_id": {"help_text": "Braintree transaction id, once a sale exists."},
             "gateway_status": {
                 "help_text": "Raw Braintree status, e.g. submitted_for_settlement or processor_declined."

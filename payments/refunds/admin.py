@@ -21,7 +21,7 @@ from payments.core.exceptions import PaymentsError
 from payments.core.lifecycle import acting_as
 from payments.models import Refund
 from payments.core.statuses import REFUNDABLE_ORDER_STATUSES
-from payments.refunds.services import refund_create, refund_reserved_total
+from payments.refunds.services import order_refundable_amount, refund_create, refund_reserved_total
 
 REFUND_PERMISSION = "payments.refund_order"
 
@@ -178,7 +178,7 @@ def order_refund_view(modeladmin, request, order):
         "opts": modeladmin.model._meta,
         "original": order,
         "form": form,
-        "remainder": order.amount - refund_reserved_total(order),
+        "remainder": order_refundable_amount(order) - refund_reserved_total(order),
         "refundable": order.status in REFUNDABLE_ORDER_STATUSES,
     }
     return TemplateResponse(request, "admin/payments/order/refund.html", context)

@@ -81,6 +81,11 @@ def refund_fingerprint(amount):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def order_refundable_amount(order):
+    """What the order's sale took: a manual order's captured amount (a partial capture took less), else its amount."""
+    return order.captured_amount if order.captured_amount is not None else order.amount
+
+
 def refund_reserved_total(order):
     """What the order's refunds that are not `failed` add up to (reserved or refunded)."""
     total = order.refunds.filter(status__in=REFUND_RESERVING_STATUSES).aggregate(total=Sum("amount"))["total"]
@@ -109,7 +114,7 @@ def refund_create(*, order_id, amount=None, idempotency_key=None, reason=""):
             order = Order.objects.select_for_update().get(pk=order_id)
             if order.status not in REFUNDABLE_ORDER_STATUSES:
                 raise RefundNotAllowed(f"Only a paid order can be refunded; this one is {order.status}.")
-            remainder = order.amount - refund_reserved_total(order)
+            remainder = order_refundable_amount(order) - refund_reserved_total(order)
             if remainder <= 0:
                 raise RefundNotAllowed("The order is already refunded in full (or its refunds are under way).")
             amount = remainder if amount is None else Decimal(amount).quantize(CENTS)
@@ -329,7 +334,8 @@ def _refund_record_success(refund_id, txn, *, kind, adopted=False):
             lease_expires_at=None,
         )
         refunded = order.refunded_amount + refund.amount
-        to_status = OrderStatus.REFUNDED if refunded >= order.amount else OrderStatus.PARTIALLY_REFUNDED
+        whole = refunded >= order_refundable_amount(order)
+        to_status = OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED
         fields = {"refunded_amount": refunded}
         if kind == RefundKind.VOID:
             fields["gateway_status"] = txn.status

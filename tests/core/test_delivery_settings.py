@@ -13,6 +13,10 @@ PAYMENT_TASK_QUEUES = {
     "payments.tasks.verify_order_task": "payments",
     "payments.tasks.reconcile_orders_task": "maintenance",
     "payments.tasks.refund_order_task": "payments",
+    "payments.tasks.capture_order_task": "payments",
+    "payments.tasks.cancel_order_task": "payments",
+    "payments.tasks.store_payment_method_task": "payments",
+    "payments.tasks.delete_payment_method_task": "payments",
     "payments.tasks.process_webhook_task": "payments",
     "payments.tasks.track_settlement_task": "maintenance",
 }

@@ -34,7 +34,7 @@ def keeper():
     keeper = LeaseKeeper()
     handles = []
     hold = keeper.hold
-    keeper.hold = lambda row: handles.append(hold(row)) or handles[-1]
+    keeper.hold = lambda row, *status: handles.append(hold(row, *status)) or handles[-1]
     yield keeper
     for handle in handles:
         keeper.release(handle)
@@ -137,3 +137,16 @@ def test_lease_kept_renews_from_its_own_thread_while_the_block_runs(settings):
     # then the lease was moved on while the block ran, and stops moving once it ended
     assert later > first
     wait_until(lambda: lease_of(order) < timezone.now(), timeout=10, desc="the lease lapsing")
+
+
+def test_a_capture_claim_is_renewed_in_status_authorized_and_stops_once_recorded(keeper, settings):
+    # given: a manual order claimed for its capture (it stays authorized while the call runs)
+    settings.PAYMENTS_CLAIM_LEASE_SECONDS = 30
+    order = claimed(lease_seconds=1, status=OrderStatus.AUTHORIZED, capture="manual", transaction_id="t1")
+    keeper.hold(order, OrderStatus.AUTHORIZED)
+    # when / then: renewed while authorized
+    assert keeper.renew() == 1
+    assert lease_of(order) > timezone.now() + timedelta(seconds=25)
+    # and not once the capture is recorded (the order is paid)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID)
+    assert keeper.renew() == 0

@@ -106,6 +106,7 @@ def test_dashboard_data_counts_orders_by_status(staff_client):
     assert data["counts"] == {
         "pending": 0, "processing": 1, "paid": 3, "failed": 1, "needs_review": 0,
         "partially_refunded": 0, "refunded": 0, "settlement_declined": 0,
+        "authorized": 0, "canceled": 0, "authorization_expired": 0,
     }
     assert data["total"] == 5
 

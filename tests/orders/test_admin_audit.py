@@ -123,7 +123,7 @@ def test_the_order_page_is_a_record_without_a_form_or_save_button(admin_client):
     assert response.context["has_change_permission"] is False
     assert b'name="_save"' not in response.content
     assert [name for name, _ in response.context["adminform"].fieldsets] == [
-        None, "Gateway", "Refunds and disputes", "Delivery internals"
+        None, "Gateway", "Capture", "Refunds and disputes", "Delivery internals"
     ]
 
 

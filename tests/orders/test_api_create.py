@@ -54,6 +54,10 @@ def test_create_order_answers_202_with_the_order_and_its_location(api_client, us
         "dispute_status": None,
         "dispute_amount": None,
         "dispute_reason": "",
+        "capture": "automatic",
+        "authorized_amount": None,
+        "captured_amount": None,
+        "authorization_expires_at": None,
     }
     assert "payment_method_nonce" not in body
     # and the row holds what was sent, for this owner

@@ -54,6 +54,10 @@ def test_client_reads_its_order_with_the_gateway_outcome(api_client, user):
         "dispute_status": None,
         "dispute_amount": None,
         "dispute_reason": "",
+        "capture": "automatic",
+        "authorized_amount": None,
+        "captured_amount": None,
+        "authorization_expires_at": None,
     }
     assert set(body) >= {"created_at", "updated_at"}
     assert "payment_method_nonce" not in body

@@ -5,7 +5,7 @@ from django.db import transaction
 from payments.core.dispatch import order_dispatch_next
 from payments.core.exceptions import IllegalTransition
 from payments.core.lifecycle import Action, Outcome, acting_as, event_record, order_lock, sale_fields, transition_locked
-from payments.core.statuses import FINAL_STATUSES, OrderStatus
+from payments.core.statuses import SALE_DECIDED_STATUSES, OrderStatus
 from payments.models import Order
 from payments.orders.services.charge import paid_sale_search
 from payments.orders.services.verify import sale_verify
@@ -23,7 +23,7 @@ def order_requeue(*, order_id, actor=None):
 def _order_requeue(order_id):
     with transaction.atomic():
         order = order_lock(order_id)
-        if order.status in FINAL_STATUSES:
+        if order.status in SALE_DECIDED_STATUSES:
             raise IllegalTransition(f"Order {order.pk} is {order.status}; it cannot be re-queued.")
         if order.status == OrderStatus.NEEDS_REVIEW:
             # Resetting claims is safe: `ever_claimed` stays set, so the next claim searches first.
@@ -56,7 +56,7 @@ def order_reverify(*, order_id, actor=None):
 
 def _order_reverify(order_id):
     order = Order.objects.get(pk=order_id)
-    if order.status in FINAL_STATUSES:
+    if order.status in SALE_DECIDED_STATUSES:
         raise IllegalTransition(f"Order {order.pk} is {order.status}; there is nothing to re-verify.")
     if not order.transaction_id:
         existing = paid_sale_search(order)
@@ -64,7 +64,7 @@ def _order_reverify(order_id):
             return order
         with transaction.atomic():
             order = order_lock(order_id)
-            if order.status in FINAL_STATUSES:
+            if order.status in SALE_DECIDED_STATUSES:
                 return order
             if not order.transaction_id:
                 transition_locked(

@@ -34,10 +34,10 @@ from payments.core.lifecycle import (
     transition_row,
 )
 from payments.core.logs import log_gateway_call
-from payments.core.statuses import OrderStatus
+from payments.core.statuses import OrderStatus, PaymentMethodStatus
 from payments.gateways import NONCE_CONSUMED, SaleOutcome, get_gateway
 from payments.gateways.codes import rejection_fields
-from payments.models import LastSaleOutcome, Order, OrderEvent
+from payments.models import CaptureMode, LastSaleOutcome, Order, OrderEvent, PaymentMethod
 from payments.orders.services.verify import find_row, find_unavailable_row, order_verify, sale_find, settle_locked
 from payments.tasks import verify_order_task
 
@@ -134,7 +134,11 @@ def paid_sale_search(order):
 
 
 def _needs_lookup(result):
-    """Results that mean an earlier sale of ours may have gone through."""
+    """Results that mean an earlier sale of ours may have gone through.
+
+    A spent nonce says so (91564); a stored token never does, since every sale on it is a new
+    charge: for a saved card the search before a resale and the api_request_key are the guard.
+    """
     if result.outcome == SaleOutcome.INVALID and NONCE_CONSUMED in result.error_codes:
         return True
     return (
@@ -193,7 +197,15 @@ def _charge_claimed(order, search_first):
         existing = paid_sale_search(order)
         if existing is not None:
             return _order_settle_sale(order, order.sale_attempt, existing)
-    if not order.payment_method_nonce:
+    refusal = _payment_method_refusal(order)
+    if refusal:
+        if search_first:
+            # An earlier claim may have sold before the method was deleted and the search missed
+            # it: parked, the reconciler's recheck adopts a late sale, else a human decides.
+            return order_park(order.pk, reason=refusal)
+        # Never sold: the delete came first, so the order is refused without a gateway call.
+        return _order_refuse(order.pk, reason=refusal)
+    if order.payment_method_id is None and not order.payment_method_nonce:
         return order_park(order.pk, reason="No payment method nonce left to charge.")
     attempt = order.sale_attempt
     started = time.monotonic()
@@ -202,11 +214,16 @@ def _charge_claimed(order, search_first):
             order_id=str(order.pk),
             amount=order.amount,
             nonce=order.payment_method_nonce,
+            # A saved card is charged by its vault token. A token is reusable (no 91564 answers a
+            # resale), so only the search above and the api_request_key below stop a second charge.
+            payment_method_token=PaymentMethod.token_for(order.payment_method_id) if order.payment_method_id else "",
             # Braintree answers a repeated key with the original transaction, so a lost response
             # can be replayed safely; the key only moves on after a definite "failed" (3000).
             api_request_key=f"{order.pk}:{attempt}",
             # The account fixes the currency: without it Braintree charges the default account's.
             merchant_account_id=order.merchant_account_id,
+            # A manual-capture order only authorizes; the merchant captures it later.
+            submit_for_settlement=order.capture != CaptureMode.MANUAL,
         )
     except GatewayUnavailable as exc:
         sale_event_record(order, LastSaleOutcome.UNAVAILABLE, detail={"error": str(exc)[:500]})
@@ -227,6 +244,29 @@ def _charge_claimed(order, search_first):
     if result.outcome == SaleOutcome.APPROVED:
         return _order_settle_sale(order, attempt, result.transaction, result=result)
     return _order_record_sale(order.pk, attempt, result=result, with_sale_row=True)
+
+
+def _payment_method_refusal(order):
+    """Why the order's saved payment method must not be charged now ("" for a nonce, or an active method).
+
+    Read at every claim, before the sale: a method deleted after the order was accepted is never
+    charged, even for an order queued before the delete.
+    """
+    if order.payment_method_id is None:
+        return ""
+    status = PaymentMethod.objects.filter(pk=order.payment_method_id).values_list("status", flat=True).first()
+    if status == PaymentMethodStatus.ACTIVE:
+        return ""
+    return f"The saved payment method was {status or 'removed'} before the order was charged."
+
+
+def _order_refuse(order_id, *, reason):
+    """Take the lock and fail an order that was never sold (its payment method cannot be charged)."""
+    with transaction.atomic():
+        order = order_lock(order_id)
+        if order.transaction_id or order.status != OrderStatus.PROCESSING:
+            return order
+        return order_end_locked(order, OrderStatus.FAILED, outcome=Outcome.SALE_INVALID, reason=reason)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,16 @@ from payments.core.exceptions import GatewayError
 from payments.core.lifecycle import Action, Outcome, event_record, order_end_locked, order_lock, sale_fields
 from payments.core.schedules import RECONCILE_REVIEW_WINDOW_SECONDS
 from payments.core.statuses import OrderStatus
-from payments.models import Order
-from payments.orders.selectors import orders_in_doubt, orders_stuck
+from payments.models import CaptureMode, Order
+from payments.orders.selectors import (
+    orders_authorization_lapsed,
+    orders_decision_stuck,
+    orders_in_doubt,
+    orders_stuck,
+)
+from payments.orders.services.capture import order_authorization_expire, order_decision_resend
 from payments.orders.services.charge import paid_sale_search
-from payments.orders.services.verify import money_mismatch
+from payments.orders.services.verify import authorization_fields, money_mismatch
 
 logger = logging.getLogger(__name__)
 
@@ -106,5 +112,31 @@ def _order_recheck_late_sale(candidate):
             return False
         # The search result is the gateway's own record of a successful sale for this order_id
         # and amount: as good as a find, so the order is paid without another round trip.
-        order_end_locked(order, OrderStatus.PAID, outcome=Outcome.LATE_SALE_ADOPTED, **sale_fields(late_sale))
+        fields = sale_fields(late_sale)
+        to_status = OrderStatus.PAID
+        if order.capture == CaptureMode.MANUAL and late_sale.status == "authorized":
+            # A manual order's late sale only authorized: it waits for the merchant's capture.
+            to_status = OrderStatus.AUTHORIZED
+            fields.update(authorization_fields(late_sale, captured=False), payment_method_nonce="")
+        order_end_locked(order, to_status, outcome=Outcome.LATE_SALE_ADOPTED, **fields)
     return True
+
+
+def authorizations_reconcile(*, idle_seconds, limit):
+    """Re-send captures and cancels whose task was lost, and record authorizations the gateway
+    expired; returns counts.
+
+    Manual-capture orders rest in `authorized`, out of `orders_stuck`'s reach: a recorded decision
+    whose task never ran would wait forever, and an authorization that lapsed would still look
+    capturable.
+    """
+    counts = {"decision": 0, "expired": 0}
+    for candidate in orders_decision_stuck(idle_seconds=idle_seconds, limit=limit):
+        counts["decision"] += order_decision_resend(order_id=candidate.pk, updated_at=candidate.updated_at)
+    for candidate in orders_authorization_lapsed(recheck_after_seconds=idle_seconds, limit=limit):
+        try:
+            counts["expired"] += order_authorization_expire(order_id=candidate.pk)
+        except GatewayError:
+            logger.warning("Expiry check of order %s at the gateway failed", candidate.pk, exc_info=True)
+            break
+    return counts

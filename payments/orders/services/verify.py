@@ -7,14 +7,21 @@ from django.db import transaction
 from payments.core.exceptions import GatewayMisconfigured, GatewayUnavailable
 from payments.core.lifecycle import Action, Outcome, event_row, order_end_locked, order_lock, order_park
 from payments.core.logs import log_gateway_call
-from payments.core.statuses import TRANSACTION_FAILED_STATUSES, TRANSACTION_PAID_STATUSES, OrderStatus
+from payments.core.statuses import (
+    TRANSACTION_AUTHORIZATION_EXPIRED,
+    TRANSACTION_FAILED_STATUSES,
+    TRANSACTION_PAID_STATUSES,
+    OrderStatus,
+)
 from payments.gateways import get_gateway
-from payments.models import Order
+from payments.models import CaptureMode, Order
 
 VERIFIED_OUTCOMES = {
     OrderStatus.PAID: Outcome.VERIFIED_PAID,
     OrderStatus.FAILED: Outcome.VERIFIED_FAILED,
     OrderStatus.NEEDS_REVIEW: Outcome.VERIFIED_NEEDS_REVIEW,
+    OrderStatus.AUTHORIZED: Outcome.VERIFIED_AUTHORIZED,
+    OrderStatus.AUTHORIZATION_EXPIRED: Outcome.AUTHORIZATION_EXPIRED,
 }
 
 
@@ -53,6 +60,12 @@ def verdict(order, info):
     if mismatch:
         # Money moved, but not the money this order asked for: never call that paid.
         return OrderStatus.NEEDS_REVIEW, mismatch
+    if order.capture == CaptureMode.MANUAL:
+        # Only authorized: the money is held until the merchant captures or cancels.
+        if info.status == "authorized":
+            return OrderStatus.AUTHORIZED, ""
+        if info.status == TRANSACTION_AUTHORIZATION_EXPIRED:
+            return OrderStatus.AUTHORIZATION_EXPIRED, "The gateway let the authorization expire."
     if info.status in TRANSACTION_PAID_STATUSES:
         return OrderStatus.PAID, ""
     if info.status in TRANSACTION_FAILED_STATUSES:
@@ -143,4 +156,16 @@ def settle_locked(order, info, *, earlier=(), **fields):
     to_status, reason = verdict(order, info)
     if info is not None:
         fields["gateway_status"] = info.status
+    if order.capture == CaptureMode.MANUAL and info is not None and to_status != OrderStatus.NEEDS_REVIEW:
+        fields.update(authorization_fields(info, captured=to_status == OrderStatus.PAID))
+        # The nonce is spent on an authorization as on a sale (an ending drops it only when final).
+        fields["payment_method_nonce"] = ""
     return order_end_locked(order, to_status, outcome=VERIFIED_OUTCOMES[to_status], reason=reason, earlier=earlier, **fields)
+
+
+def authorization_fields(info, *, captured):
+    """The order columns that record a manual order's authorization (and its capture) as `info` shows it."""
+    fields = {"authorized_amount": info.amount, "authorization_expires_at": info.authorization_expires_at}
+    if captured:
+        fields["captured_amount"] = info.amount
+    return fields

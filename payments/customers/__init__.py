@@ -1,0 +1,1 @@
+"""Saved payment methods: an API client's customers and the cards stored on them in Braintree's vault."""
