@@ -2,7 +2,8 @@
 
 Each design starts on a fresh PostgreSQL database of its own (`cmp_<design>_<pid>`, dropped by
 `stop()`), a broker URL and a simulator the caller owns, and offers the same few calls: `submit`
-one order over its HTTP API, `orders()` as rows from its database, `handler_pids()` (the
+one order over its HTTP API (on a nonce, or on a saved card that `save_cards` stored the design's
+own way), `orders()` as rows from its database, `handler_pids()` (the
 processes that run the charge, for SIGKILL faults) and `processes` (for a supervisor).
 
     with ChannelsSeed(run_dir=d, sim_url=sim.url, broker_url=redis.url(0), sweep_every=10) as design:
@@ -154,7 +155,8 @@ class Design:
                 if attempt == 2:
                     raise
 
-    # Subclasses: submit(amount, nonce, key) -> (HTTP status or None, order id or None, body text)
+    # Subclasses: submit(amount, nonce, key, saved) -> (HTTP status or None, order id or None, body text),
+    # save_cards(sim_url, nonces) -> what `saved` names (a vault token, or a saved method's id)
     # and orders() -> {order id: {"amount", "transaction_id", "status", "created_at", "final_at",
     # "error_codes"}}.
 
@@ -162,10 +164,30 @@ class Design:
 class ReferenceDesign(Design):
     """The two designs of comparison/: the post's API and Order table."""
 
-    def submit(self, amount, nonce, key=None):
+    def save_cards(self, sim_url, nonces):
+        """Vault one card per nonce the way a plain Django shop would: `Customer.create` with the nonce
+        in the request, synchronously. Returns the tokens (what an order then carries)."""
+        import braintree
+
+        from braintree_sim.config import SimConfig
+
+        config = SimConfig()
+        host, port = sim_url.rsplit("//", 1)[1].split(":")
+        gateway = braintree.BraintreeGateway(braintree.Configuration(
+            environment=braintree.Environment("sim", host, port, "", False, None), merchant_id=config.merchant_id,
+            public_key=config.public_key, private_key=config.private_key, timeout=30,
+        ))
+        tokens = []
+        for nonce in nonces:
+            result = gateway.customer.create({"payment_method_nonce": nonce,
+                                              "credit_card": {"options": {"verify_card": True}}})
+            tokens.append(result.customer.credit_cards[0].token)
+        return tokens
+
+    def submit(self, amount, nonce, key=None, saved=None):
+        body = {"total": amount, "braintree_token": saved} if saved else {"total": amount, "braintree_nonce": nonce}
         try:
-            status, _, data = http_request("POST", f"{self.url}/orders/",
-                                           {"total": amount, "braintree_nonce": nonce}, timeout=30)
+            status, _, data = http_request("POST", f"{self.url}/orders/", body, timeout=30)
         except OSError as exc:
             return None, None, repr(exc)
         order_id = str(data["id"]) if isinstance(data, dict) and "id" in data else None
@@ -249,11 +271,30 @@ PeriodicTasks.update_changed()
         out = manage(self.env("payments-manage"), "shell", code=code)
         self.token = next(line.split()[1] for line in out.splitlines() if line.startswith("TOKEN "))
 
-    def submit(self, amount, nonce, key=None):
+    def save_cards(self, sim_url, nonces, timeout=60):
+        """Save one card per nonce through the API (a customer, then its payment method, stored by a
+        worker); returns the payment method ids once every one is active."""
+        import time
+
+        headers = {"Authorization": f"Token {self.token}"}
+        _, _, customer = http_request("POST", f"{self.url}/api/customers/", {}, headers=headers, timeout=30)
+        path = f"{self.url}/api/customers/{customer['id']}/payment-methods/"
+        ids = [http_request("POST", path, {"payment_method_nonce": n}, headers=headers, timeout=30)[2]["id"]
+               for n in nonces]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            statuses = [http_request("GET", f"{path}{i}/", headers=headers, timeout=30)[2]["status"] for i in ids]
+            if all(s == "active" for s in statuses):
+                return ids
+            time.sleep(0.5)
+        raise RuntimeError(f"saved cards not active after {timeout}s: {statuses}")
+
+    def submit(self, amount, nonce, key=None, saved=None):
         headers = {"Authorization": f"Token {self.token}"}
         if key:
             headers["Idempotency-Key"] = key
-        body = {"amount": amount, "payment_method_nonce": nonce, "currency": "USD"}
+        body = {"amount": amount, "currency": "USD",
+                **({"payment_method": saved} if saved else {"payment_method_nonce": nonce})}
         try:
             status, _, data = http_request("POST", f"{self.url}/api/orders/", body, headers=headers, timeout=30)
         except OSError as exc:

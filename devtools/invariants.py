@@ -34,7 +34,7 @@ UNAVAILABLE = 503
 # How far along its life an order is: a move to a lower rank goes backwards.
 STATUS_RANK = {**{s: i for i, s in enumerate(ACTIVE_STATUSES)}, **dict.fromkeys(RESTING_STATUSES, len(ACTIVE_STATUSES))}
 # Audit actions after the sale that may record an event on a final order without moving it.
-AFTER_SALE_ACTIONS = frozenset({"refund", "settlement", "dispute"})
+AFTER_SALE_ACTIONS = frozenset({"refund", "settlement", "dispute", "capture", "cancel"})
 # Read-only gateway lookups. Their rows are written under the order's lock, naming the status the
 # order has when the answer is recorded: with at-least-once delivery two deliveries of one order
 # (the charge's own verify and a redelivered verify task) can both be on the wire, and the one
@@ -78,7 +78,7 @@ def i3_sales_and_paid_orders_match(ledger, orders):
         elif o["transaction_id"] != t["id"]:
             violations.append({"order_id": o["id"], "transaction": t,
                                "problem": f"order records transaction {o['transaction_id']}"})
-        elif Decimal(str(t["amount"])) != Decimal(str(o["amount"])):
+        elif Decimal(str(t["amount"])) != Decimal(str(_sold_amount(o))):
             violations.append({"order_id": o["id"], "transaction": t, "problem": f"order amount {o['amount']}"})
     ok_ids = {t["id"] for t in ok_sales}
     paid = [o for o in orders.values() if o["status"] == OrderStatus.PAID]
@@ -91,6 +91,11 @@ def i3_sales_and_paid_orders_match(ledger, orders):
                                "problem": f"paid with {o['transaction_id']!r}, no successful sale with that id"})
     return _result("every successful sale is recorded on exactly one paid order (same id, amount)",
                    len(ok_sales) + len(paid), violations)
+
+
+def _sold_amount(o):
+    """What the order's sale holds at the gateway: a manual order's capture may have taken less."""
+    return o["captured_amount"] if o.get("captured_amount") is not None else o["amount"]
 
 
 def _backwards(row, frm, to):
@@ -211,7 +216,7 @@ def i7_no_refund_charged_twice(ledger, refunds):
     return _result("no refund charged twice", len(refunds), violations)
 
 
-def i8_every_gateway_refund_on_one_row(ledger, refunds, sale_of):
+def i8_every_gateway_refund_on_one_row(ledger, refunds, sale_of, canceled_sales=frozenset()):
     """I8: every credit and every void at the gateway is recorded on exactly one succeeded refund row."""
     violations = []
     by_txn = Counter(r["transaction_id"] for r in refunds.values() if r["status"] == REFUND_OK)
@@ -221,7 +226,8 @@ def i8_every_gateway_refund_on_one_row(ledger, refunds, sale_of):
             violations.append({"credit": c["id"], "rows": by_txn[c["id"]], "problem": "credit not recorded on exactly one row"})
     our_sales = set(sale_of.values())
     for t in ledger:
-        if t.get("type") == "sale" and t.get("status") == "voided" and t["id"] in our_sales:
+        # A canceled manual order's authorization is voided by its cancel, not by a refund.
+        if t.get("type") == "sale" and t.get("status") == "voided" and t["id"] in our_sales - set(canceled_sales):
             voids = [r for r in refunds.values() if r["status"] == REFUND_OK and r["kind"] == "void"
                      and r["transaction_id"] == t["id"]]
             if len(voids) != 1:
@@ -243,3 +249,67 @@ def i9_every_dispute_webhook_reflected_once(dispute_webhooks, dispute_events, sa
         if len(seen) != 1:
             violations.append({"order_id": order_id, "kind": kind, "dispute": subject_id, "events": len(seen)})
     return _result("every dispute webhook reflected once", len(distinct), violations)
+
+
+# Manual capture (the chaos run's manual-capture lane). `manual` holds the manual orders, with
+# `capture`, `authorized_amount` and `captured_amount` read beside the usual columns.
+CAPTURED = frozenset({"submitted_for_settlement", "settling", "settled", "settlement_pending", "settlement_confirmed"})
+
+
+def _manual_sales(ledger, manual):
+    by_order = {}
+    for t in ledger:
+        if t.get("type") == "sale" and t.get("order_id") in manual:
+            by_order.setdefault(t["order_id"], []).append(t)
+    return by_order
+
+
+def i10_never_captured_twice(ledger, manual, answers):
+    """I10: a manual order's authorization is captured at most once at the gateway, and of its capture
+    and cancel requests (each Idempotency-Key one request) at most one was accepted."""
+    violations = []
+    for oid, txs in _manual_sales(ledger, manual).items():
+        captured = [t for t in txs if t.get("status") in CAPTURED]
+        if len(captured) > 1:
+            violations.append({"order_id": oid, "captured": captured, "problem": "captured twice"})
+    accepted = {}
+    for a in answers:
+        if a["status"] in ACCEPTED:
+            accepted.setdefault(a["order_id"], set()).add(a["key"])
+    for oid, keys in accepted.items():
+        if len(keys) > 1:
+            violations.append({"order_id": oid, "keys": sorted(keys), "problem": "more than one decision accepted"})
+    return _result("a manual order is captured at most once, one decision accepted", len(manual), violations)
+
+
+def i11_never_captured_after_cancel(ledger, manual):
+    """I11: a canceled order's authorization is voided and never captured; a paid one's never voided."""
+    violations = []
+    sales_of = _manual_sales(ledger, manual)
+    for oid, o in manual.items():
+        statuses = {t.get("status") for t in sales_of.get(oid, [])}
+        if o["status"] == OrderStatus.CANCELED and (statuses & CAPTURED or "voided" not in statuses):
+            violations.append({"order_id": oid, "ledger": sorted(statuses), "problem": "canceled, not (only) voided"})
+        if o["status"] == OrderStatus.PAID and not statuses & CAPTURED:
+            violations.append({"order_id": oid, "ledger": sorted(statuses), "problem": "paid without a capture"})
+    return _result("never captured after a cancel", len(manual), violations)
+
+
+def i12_never_more_than_authorized(ledger, manual):
+    """I12: a capture never exceeds the authorization, and the order records what the gateway captured."""
+    violations = []
+    sales_of = _manual_sales(ledger, manual)
+    for oid, o in manual.items():
+        for t in sales_of.get(oid, []):
+            if t.get("status") not in CAPTURED:
+                continue
+            amount = Decimal(str(t["amount"]))
+            authorized = o.get("authorized_amount")
+            if authorized is None or amount > Decimal(str(authorized)) or amount > Decimal(str(o["amount"])):
+                violations.append({"order_id": oid, "captured": str(amount), "authorized": str(authorized),
+                                   "problem": "captured more than authorized"})
+            elif o["status"] in SOLD_STATUSES and o.get("captured_amount") is not None \
+                    and Decimal(str(o["captured_amount"])) != amount:
+                violations.append({"order_id": oid, "captured": str(amount), "recorded": str(o["captured_amount"]),
+                                   "problem": "order records another captured amount"})
+    return _result("never captured more than authorized", len(manual), violations)

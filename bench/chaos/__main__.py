@@ -38,6 +38,11 @@ def parse_args(argv=None):
     parser.add_argument("--soak", type=float, nargs="?", const=SOAK_PRESET_SECONDS, default=None, metavar="SECONDS",
                         help=f"a storm of SECONDS (alone: {SOAK_PRESET_SECONDS:g}): orders at {SOAK_RATE:g}/s, "
                              "a fault every 5-40 s drawn from every kind")
+    parser.add_argument("--saved-share", type=float, default=0.3,
+                        help="share of the card orders charged on saved cards (reusable tokens) instead of a nonce")
+    parser.add_argument("--saved-cards", type=int, default=5, help="saved cards of the saved-card lane")
+    parser.add_argument("--manual-share", type=float, default=0.3,
+                        help="share of the fresh-nonce orders sent with capture=manual (then captured or canceled)")
     args = parser.parse_args(argv)
     if args.soak:
         args.seconds = args.soak

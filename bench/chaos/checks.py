@@ -2,6 +2,7 @@
 
 from collections import Counter, defaultdict
 
+from bench.chaos.manual_capture import read_capture_columns
 from bench.chaos.supervision import CHAOS as PROBES
 from devtools import invariants
 from devtools.db import AUDIT_LOG
@@ -136,7 +137,7 @@ def api_mismatches(orders, api_orders):
 
 def check(chaos, plan):
     """The run's result: the invariants, the figures, the faults, and a diagnosis of what failed."""
-    orders = read_orders(chaos)
+    orders = read_capture_columns(chaos, read_orders(chaos))
     events = read_events(chaos)
     ledger = chaos.procs["sim"].transactions()
     api_orders = fetch_api_orders(chaos)
@@ -153,6 +154,10 @@ def check(chaos, plan):
     }
     after_sale = after_sale_checks(chaos, orders, events, ledger)
     inv.update(after_sale.pop("invariants"))
+    lane = getattr(chaos, "manual_capture", None)
+    if lane is not None:
+        capture_inv, manual_capture = lane.checks(orders, ledger)
+        inv.update(capture_inv)
     inv.update(
         S1=s1_every_frozen_pool_restarted_by_its_liveness_probe(chaos.fault_log, chaos.supervisor.restarts),
         S2=s2_no_order_held_hostage_by_a_restart(chaos.supervisor.restarts, orders, events),
@@ -165,6 +170,8 @@ def check(chaos, plan):
     for oid, kind in order_kind.items():
         if oid in orders:
             kind_outcome[kind][orders[oid]["status"]] += 1
+    # The saved-card lane: orders charged on a reusable token, where a resale is a second charge.
+    saved_ids = {r["order_id"] for p in plan if p.saved for r in p.responses if r["order_id"]}
     fault_counts = Counter(e["kind"] for e in chaos.fault_log if e.get("ok"))
     chaos.complete = (all(p.responses for p in plan) and len(chaos.fault_log) == chaos.n_faults
                       and not any(e.get("skipped") == "deadline" for e in chaos.fault_log))
@@ -176,7 +183,9 @@ def check(chaos, plan):
         "invariants": inv,
         "orders": {"planned": len(plan), "submissions": len(responses), "in_database": len(orders),
                    "by_status": dict(Counter(o["status"] for o in orders.values())),
-                   "by_kind": {k: dict(c) for k, c in sorted(kind_outcome.items())}},
+                   "by_kind": {k: dict(c) for k, c in sorted(kind_outcome.items())},
+                   "saved_card": {"orders": len(saved_ids),
+                                  "by_status": dict(Counter(orders[o]["status"] for o in saved_ids if o in orders))}},
         "time_to_terminal_seconds": {"p50": percentile(ttt, 0.5), "p99": percentile(ttt, 0.99),
                                      "max": max(ttt) if ttt else None, "count": len(ttt)},
         "time_to_terminal_by_fault": times_to_final_by_fault(chaos.fault_log, orders, events),
@@ -194,6 +203,7 @@ def check(chaos, plan):
                    "events": chaos.fault_log},
         "supervisor_restarts": chaos.supervisor.restarts,
         "after_sale": after_sale,
+        "manual_capture": manual_capture if lane is not None else None,
         "diagnosis": diagnose(inv, orders, events, ledger),
     }
 
@@ -279,7 +289,9 @@ def after_sale_checks(chaos, orders, events, ledger):
     inv = {
         "I6": invariants.i6_refunds_never_exceed_the_sale(ledger, refunds, orders),
         "I7": invariants.i7_no_refund_charged_twice(ledger, refunds),
-        "I8": invariants.i8_every_gateway_refund_on_one_row(ledger, refunds, sale_of),
+        "I8": invariants.i8_every_gateway_refund_on_one_row(
+            ledger, refunds, sale_of,
+            canceled_sales={o["transaction_id"] for o in orders.values() if o["status"] == "canceled"}),
         "I9": invariants.i9_every_dispute_webhook_reflected_once(webhooks, dispute_events, sale_of),
     }
     return {

@@ -13,6 +13,7 @@ import time
 import psycopg
 
 from bench.chaos.checks import check
+from bench.chaos.manual_capture import ManualCaptureLane
 from bench.chaos.faults import BROKER_FAULTS_SKIPPED, FAULT_KINDS, GATEWAY_FAULTS, FaultInjector
 from bench.chaos.plan import plan_faults, plan_orders, plan_soak_faults
 from bench.chaos.stack import PROCESSES, WORKERS, ChaosStack
@@ -70,6 +71,10 @@ class Chaos(ChaosStack):
         self.phase = "start"
         self.start_stack()
         self.memory = {"start": self.memory_now()}
+        self.saved_cards = self.traffic.save_cards(plan, args.saved_share, args.saved_cards)
+        self.manual_capture = ManualCaptureLane(self, getattr(args, "manual_share", 0))
+        self.manual_capture.mark(plan)
+        self.manual_capture.start()
         self.t_traffic = now()
         submitter = threading.Thread(target=self.traffic.submit_all, args=(plan,), name="submit", daemon=True)
         injectors = [threading.Thread(target=self.faults.inject_all, args=(i, lane), name=f"faults-{i}", daemon=True)
@@ -92,6 +97,8 @@ class Chaos(ChaosStack):
         self.heal()
         self.phase = "quiet"
         self.wait_for_quiet(total)
+        # The authorizations still undecided are decided now; their captures and cancels land.
+        self.manual_capture.finish()
         self.memory["end"] = self.memory_now()
         self.phase = "refunds"
         # After the sale: refunds, voids, settlement races and webhooks on the quiet stack.

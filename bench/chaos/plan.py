@@ -15,6 +15,9 @@ class Planned:
     concurrent: bool = False
     responses: list = field(default_factory=list)
     body: dict = None
+    # A saved card charged instead of the nonce (a saved method's id, or a design's vault token):
+    # reusable, so a resale on it is a real second charge.
+    saved: str = None
 
 
 MIX = (

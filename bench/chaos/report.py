@@ -73,6 +73,16 @@ def print_report(result, out=sys.stdout):
     w("\nBy order kind\n")
     for kind, counts in result["orders"]["by_kind"].items():
         w(f"  {kind:<15} " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())) + "\n")
+    saved = result["orders"].get("saved_card") or {}
+    if saved.get("orders"):
+        w(f"  {'on saved cards':<15} {saved['orders']} orders: "
+          + ", ".join(f"{s} {n}" for s, n in sorted(saved["by_status"].items())) + "\n")
+    manual = result.get("manual_capture") or {}
+    if manual.get("orders"):
+        w(f"  {'manual capture':<15} {manual['orders']} orders: "
+          + ", ".join(f"{s} {n}" for s, n in manual["by_status"].items())
+          + "; asked " + ", ".join(f"{s} {n}" for s, n in manual["scenarios"].items())
+          + "; answers " + ", ".join(f"{s} {n}" for s, n in manual["answers"].items()) + "\n")
     t = result["time_to_terminal_seconds"]
     w(f"\nTime to terminal state  p50 {fmt_s(t['p50'])}  p99 {fmt_s(t['p99'])}  max {fmt_s(t['max'])}  "
       f"(n={t['count']})\n")

@@ -1,10 +1,13 @@
 """The stream of orders: a plan (plan.py) sent over HTTP at a steady rate while the faults strike."""
 
+import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 ACCEPTED_STATUSES = (200, 201, 202)
+# Orders of the mix whose point is their nonce (spent, unknown): never moved to a saved card.
+NONCE_ONLY_KINDS = ("consumed_nonce", "unknown_nonce")
 
 
 def send_planned(pool, planned, submit_one, rng):
@@ -55,6 +58,43 @@ class Traffic:
             if status in ACCEPTED_STATUSES:
                 self.accepted += 1
 
+    def save_cards(self, plan, share, count, timeout=60):
+        """The saved-card lane: `count` cards saved through the API before the traffic (a customer,
+        its payment methods, stored by the workers), and a seeded `share` of the plan's card orders
+        charged on them instead of a fresh nonce. A token is reusable: any resale on one is a real
+        second charge in the ledger, which the invariants would catch."""
+        run = self.run
+        if share <= 0 or count <= 0:
+            return []
+        _, _, customer = run.api("POST", "/api/customers/", {"reference": "chaos"})
+        path = f"/api/customers/{customer['id']}/payment-methods/"
+        ids = [run.api("POST", path, {"payment_method_nonce": run.procs["sim"].mint_nonce()})[2]["id"]
+               for _ in range(count)]
+        deadline = time.monotonic() + timeout
+        while True:
+            statuses = [run.api("GET", f"{path}{i}/")[2].get("status") for i in ids]
+            if all(status == "active" for status in statuses):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"saved cards not active after {timeout}s: {statuses}")
+            time.sleep(0.3)
+        rng = random.Random(run.args.seed * 17)
+        for p in plan:
+            if p.kind not in NONCE_ONLY_KINDS and rng.random() < share:
+                p.saved = ids[p.index % count]
+        run.log(f"saved-card lane: {count} cards, {sum(1 for p in plan if p.saved)} orders on them")
+        return ids
+
+    def _nonce_of(self, p):
+        """The planned nonce, or a fresh single-use one minted now ("mint")."""
+        if p.nonce != "mint":
+            return p.nonce
+        try:
+            return self.run.procs["sim"].mint_nonce()
+        except Exception as exc:
+            self.run.warn(f"mint nonce failed ({exc!r}); using fake-valid-nonce")
+            return "fake-valid-nonce"
+
     def submit_all(self, plan):
         """Send `plan` evenly over --seconds; stops early when the deadline is near."""
         run = self.run
@@ -69,13 +109,12 @@ class Traffic:
                         run.warn("deadline near: stopped submitting")
                         return
                     time.sleep(min(0.05, at - time.monotonic()))
-                nonce = p.nonce
-                if nonce == "mint":
-                    try:
-                        nonce = run.procs["sim"].mint_nonce()
-                    except Exception as exc:
-                        run.warn(f"mint nonce failed ({exc!r}); using fake-valid-nonce")
-                        nonce = "fake-valid-nonce"
-                p.body = {"amount": p.amount, "payment_method_nonce": nonce, "currency": "USD",
-                          "description": f"chaos #{p.index} {p.kind}"}
+                if p.saved:
+                    p.body = {"amount": p.amount, "payment_method": p.saved, "currency": "USD",
+                              "description": f"chaos #{p.index} {p.kind} (saved card)"}
+                else:
+                    p.body = {"amount": p.amount, "payment_method_nonce": self._nonce_of(p), "currency": "USD",
+                              "description": f"chaos #{p.index} {p.kind}"}
+                if getattr(p, "manual", False):
+                    p.body["capture"] = "manual"  # the manual-capture lane (manual_capture.py)
                 send_planned(pool, p, self.submit_one, run.rng)

@@ -1,6 +1,6 @@
 """The design this service replaces, a naive Celery port and this service: same orders, same faults.
 
-    python -m bench.compare --ci --out /tmp/compare.json         # all three designs, < 4 minutes
+    python -m bench.compare --ci --out /tmp/compare.json         # all three designs, < 7 minutes
     python -m bench.compare --orders 600 --seconds 150 --fault-repeats 3 --seed 7 \
         --out bench/results/compare-full.json                   # the README's table and chart
 
@@ -15,6 +15,10 @@ Per design: a fault-free pass at 0 and at 200 ms gateway latency (orders/s, mach
 order), then the seeded order stream (bench.chaos's mix, every nonce minted single use through
 the simulator) with the seeded fault schedule, a quiet period, and the figures: submitted,
 accepted, refused (and how), lost, double charged, orphaned, wrong final status, time to final.
+Then the same stream and faults again with every card order on one of five saved cards (stored
+at the pass's start, each design its own way: Braintree's vault through `Customer.create` for
+the reference designs, this service's customers API): a token is reusable, so a resale that the
+gateway refused as a spent nonce (91564) in the first stream is a second charge in this one.
 Orders are matched to ledger sales by amount (unique per planned order), so a design that never
 sends an order id to the gateway is judged the same way as one that does.
 

@@ -34,8 +34,9 @@ def parse_args(argv=None):
         args.orders, args.seconds, args.fault_repeats = 60, 25, 1
         args.spell_seconds, args.throughput_orders, args.quiet_timeout = 6, 45, 35
         args.sweep_seconds = CI_SWEEP_SECONDS
-    # The deadline is a safety net above the expected length (--ci: about 3 minutes on 2 cores).
-    args.timeout = args.timeout or (300 if args.ci else 3 * (120 + args.seconds + args.quiet_timeout) + 120)
+    # The deadline is a safety net above the expected length (--ci: about 5 minutes on 2 cores; each
+    # design runs the stream twice, on nonces and on saved cards).
+    args.timeout = args.timeout or (540 if args.ci else 3 * (120 + 2 * (args.seconds + args.quiet_timeout)) + 120)
     return args
 
 

@@ -12,7 +12,7 @@ def markdown_table(rows):
     head = "| design | " + " | ".join(COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
     for r in rows:
-        lines.append(f"| {r['name']} | " + " | ".join("-" if r[c] is None else str(r[c]) for c in COLUMNS) + " |")
+        lines.append(f"| {r['name']} | " + " | ".join("-" if r.get(c) is None else str(r[c]) for c in COLUMNS) + " |")
     return "\n".join(lines)
 
 
@@ -47,12 +47,15 @@ def chart(rows, path):
 def print_report(result, out=sys.stdout):
     report, details = result["report"], result["details"]
     out.write("\n" + markdown_table(report["designs"]) + "\n\n")
+    if report.get("saved_designs"):
+        # The same stream with the card orders on saved cards: a resale is a real second charge.
+        out.write("saved-card stream (vault tokens, reusable):\n" + markdown_table(report["saved_designs"]) + "\n\n")
     for name, d in details["designs"].items():
         out.write(f"{name}: refused by {d['refused_by']}, charged after refusal {d['charged_after_refusal']}, "
                   f"wrong status {d['wrong_status_by']}, unexpected exits {len(d['unexpected_exits'])}, "
                   f"quiet {d['quiet']} after {d['quiet_seconds']}s\n")
     verdict = "PASS" if result["passed"] else "FAIL"
-    out.write(f"\npayments: {verdict} (0 lost, 0 double charged, 0 orphaned required); "
+    out.write(f"\npayments: {verdict} (0 lost, 0 double charged, 0 orphaned required, in both streams); "
               f"{result.get('elapsed_seconds', 0):.0f}s; run dir {details['run_dir']}\n{result['command']}\n")
 
 

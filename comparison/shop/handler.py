@@ -43,7 +43,8 @@ def order_message(order):
     """What the API (and the sweeper) send: the order's data and its id."""
     return {
         "type": "braintree.process",
-        "order": {"total": str(order.total), "braintree_nonce": order.braintree_nonce},
+        "order": {"total": str(order.total), "braintree_nonce": order.braintree_nonce,
+                  "braintree_token": order.braintree_token},
         "order_id": order.id,
     }
 
@@ -63,10 +64,12 @@ def braintree_process(message):
 
     if order_data:
         nonce = order_data.get("braintree_nonce")
-        if nonce:
+        # A saved card is charged by its token, the SDK's way; nothing else changes.
+        token = order_data.get("braintree_token")
+        if nonce or token:
             result = braintree.Transaction.sale({
                 "amount": str(order_data.get("total")),
-                "payment_method_nonce": nonce,
+                **({"payment_method_token": token} if token else {"payment_method_nonce": nonce}),
                 "options": {
                     "submit_for_settlement": True,
                 },
@@ -89,13 +92,14 @@ def braintree_process(message):
 
 
 def orders_to_requeue():
-    """The post's sweeper query: a nonce but no transaction id, or a transaction id but no final result.
+    """The post's sweeper query: a nonce (or a saved card's token) but no transaction id, or a
+    transaction id but no final result.
 
     "Unfinished/incomplete" is read as "no final result stored": an order already failed with
     error codes (no transaction id) is finished, so it is not sent again. There is no age
     condition: the post names none.
     """
     return Order.objects.filter(
-        Q(transaction_id__isnull=True, result__isnull=True) & ~Q(braintree_nonce="")
+        Q(transaction_id__isnull=True, result__isnull=True) & (~Q(braintree_nonce="") | ~Q(braintree_token=""))
         | Q(transaction_id__isnull=False, result__isnull=True)
     ).order_by("id")

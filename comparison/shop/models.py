@@ -6,6 +6,9 @@ class Order(models.Model):
 
     total = models.DecimalField(max_digits=12, decimal_places=2)
     braintree_nonce = models.CharField(max_length=4096, blank=True)
+    # A returning customer's saved card (Braintree vault token), charged instead of a nonce: the
+    # plainest extension of the post for one-click checkout.
+    braintree_token = models.CharField(max_length=64, blank=True)
     transaction_id = models.CharField(max_length=64, null=True, blank=True)
     transaction_status = models.CharField(max_length=64, blank=True)
     # "paid" or "failed"; None until the handler stores a final result.
