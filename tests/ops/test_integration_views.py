@@ -312,14 +312,15 @@ def test_dashboard_in_a_real_browser_shows_what_the_database_holds(stack, token)
             wait_in_page(page, "document.querySelectorAll('#recent-orders tr').length === 1")
             assert declined["id"][:8] in page.inner_text("#recent-orders") and "failed" in page.inner_text("#recent-orders")
 
-            # and the layout holds at 1,280 and 1,920 px: the nine tiles on one row, nothing wider than the window
-            for width in (1280, 1920):
+            # and the layout holds at 1,280 and 1,920 px: the twelve tiles in two rows, then one, nothing
+            # wider than the window
+            for width, rows in ((1280, 2), (1920, 1)):
                 page.set_viewport_size({"width": width, "height": 1000})
                 layout = page.evaluate(
                     "() => ({tops: [...document.querySelectorAll('.tile')].map(t => t.getBoundingClientRect().top),"
                     " overflow: document.documentElement.scrollWidth - window.innerWidth})"
                 )
-                assert (len(set(layout["tops"])), len(layout["tops"]), layout["overflow"]) == (1, 9, 0), width
+                assert (len(set(layout["tops"])), len(layout["tops"]), layout["overflow"]) == (rows, 12, 0), width
                 page.screenshot(path=str(SCREENSHOTS / f"dashboard-{width}.png"), full_page=True)
 
             # and a tile opens the admin's order list in that status
