@@ -285,6 +285,8 @@ def ledger_row(tx):
         "dispute_ids": list(tx.get("dispute_ids", ())),
         "processor_response_code": tx["processor_response_code"],
         "processor_settlement_response_code": tx["processor_settlement_response_code"],
+        # Every status the transaction went through, oldest first: a capture or void shows once.
+        "status_history": [{"status": e["status"], "amount": e["amount"]} for e in tx["status_history"]],
     }
 
 

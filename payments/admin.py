@@ -49,6 +49,10 @@ class OrderPageAdmin(OrderAdmin):
         """The "refund" named by the refund action's allowed_permissions: `payments.refund_order`."""
         return may_refund(request.user)
 
+    def has_capture_permission(self, request):
+        """Capturing or canceling an authorization moves money as a refund does: `payments.refund_order`."""
+        return may_refund(request.user)
+
 
 # Imported for their registrations: each capability's admin registers its own models.
 __all__ = ["ApiTokenAdmin", "CustomerAdmin", "OrderPageAdmin", "PaymentMethodAdmin", "WebhookNotificationAdmin"]

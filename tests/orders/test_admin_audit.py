@@ -9,9 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import ProtectedError
 from django.urls import reverse
 
-from payments.orders.admin import OrderAdmin
 from payments.core.statuses import OrderStatus
-from payments.models import Order, OrderEvent
+from payments.models import CaptureMode, Order, OrderEvent
 from payments.orders.services import order_charge
 from tests.factories import OrderFactory
 
@@ -122,6 +121,17 @@ def test_the_order_page_is_a_record_without_a_form_or_save_button(admin_client):
     assert list(response.context["adminform"].form.fields) == []
     assert response.context["has_change_permission"] is False
     assert b'name="_save"' not in response.content
+    assert [name for name, _ in response.context["adminform"].fieldsets] == [
+        None, "Gateway", "Refunds and disputes", "Delivery internals"
+    ]
+
+
+def test_a_manual_order_page_adds_its_capture_fields(admin_client):
+    # given
+    order = OrderFactory(capture=CaptureMode.MANUAL)
+    # when
+    response = admin_client.get(reverse("admin:payments_order_change", args=[order.pk]))
+    # then
     assert [name for name, _ in response.context["adminform"].fieldsets] == [
         None, "Gateway", "Capture", "Refunds and disputes", "Delivery internals"
     ]

@@ -8,6 +8,8 @@ another authorized order makes it `canceled` (the ledger: voided); a capture aft
 test_integration_end_to_end.py.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -137,11 +139,20 @@ def test_a_capture_racing_a_cancel_ends_in_exactly_one_of_them(stack, token):
     # given
     order_id = submit_order(stack, token, amount="40.00", capture="manual")
     order_in(stack, token, order_id, "authorized")
-    # when: both are asked (the API serialises them on the order's row)
-    answers = {post(stack, token, f"/api/orders/{order_id}/capture/")[0], post(stack, token, f"/api/orders/{order_id}/cancel/")[0]}
-    # then: the first won, the second was refused, and the ledger agrees
-    assert answers == {202, 409}
-    order = order_in(stack, token, order_id, "paid", "canceled")
-    assert ledger_sale(stack, order_id)["status"] == (
-        "submitted_for_settlement" if order["status"] == "paid" else "voided"
-    )
+    # when: both are POSTed at once (the API serialises them on the order's row)
+    start = threading.Barrier(2)
+
+    def ask(action):
+        start.wait()
+        return action, post(stack, token, f"/api/orders/{order_id}/{action}/")[0]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = dict(pool.map(ask, ["capture", "cancel"]))
+    # then: one won, the other was refused, and the ledger holds exactly the winner's write
+    assert sorted(answers.values()) == [202, 409], answers
+    winner = "capture" if answers["capture"] == 202 else "cancel"
+    order = order_in(stack, token, order_id, "paid" if winner == "capture" else "canceled")
+    history = [event["status"] for event in ledger_sale(stack, order_id)["status_history"]]
+    written = [status for status in history if status in ("submitted_for_settlement", "voided")]
+    assert written == ["submitted_for_settlement" if winner == "capture" else "voided"], history
+    assert order["captured_amount"] == ("40.00" if winner == "capture" else None)

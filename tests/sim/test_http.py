@@ -74,6 +74,7 @@ def test_ledger_lists_transactions_filtered_by_order_id(gateway, control):
         "created_at": tx.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "refunded_transaction_id": None, "refund_ids": [], "dispute_ids": [],
         "processor_response_code": "1000", "processor_settlement_response_code": None,
+        "status_history": [{"status": "authorized", "amount": "12.00"}],
     }]
 
 
