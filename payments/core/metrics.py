@@ -24,8 +24,9 @@ ORDER_TIME_TO_FINAL = Histogram(
 )
 GATEWAY_REQUESTS = Counter(
     "payments_gateway_requests",
-    "Gateway calls by call (sale, find, search) and outcome (the sale outcome, found, not_found, "
-    "ok, unavailable, misconfigured, error).",
+    "Gateway calls by call (sale, find, search, capture, void, refund, and the vault's customer.create, payment_method.create, "
+    "payment_method.find, payment_method.delete) and outcome (the sale outcome, succeeded, stored, refused, found, "
+    "not_found, ok, unavailable, misconfigured, error).",
     ["call", "outcome"],
 )
 GATEWAY_DURATION = Histogram(
@@ -42,12 +43,22 @@ RECONCILED_ORDERS = Counter(
 )
 
 GATEWAY_CALLS = {"sale": "sale", "find": "find", "search_by_order_id": "search"}
+# The vault's calls (saved payment methods), named as Braintree's SDK names them.
+GATEWAY_CALLS.update({
+    "customer_create": "customer.create",
+    "payment_method_store": "payment_method.create",
+    "payment_method_find": "payment_method.find",
+    "payment_method_delete": "payment_method.delete",
+})
+# After the sale: a capture (`submit_for_settlement` of a manual order's authorization), a void and
+# a refund are money movements of their own, told apart from the sale and from each other.
+GATEWAY_CALLS.update({"submit_for_settlement": "capture", "void": "void", "refund": "refund"})
 
 
 def _outcome_of(call, result):
-    if call == "sale":
+    if call in ("sale", "payment_method.create", "capture", "void", "refund"):
         return str(result.outcome)
-    if call == "find":
+    if call in ("find", "payment_method.find"):
         return "found" if result is not None else "not_found"
     return "ok"
 

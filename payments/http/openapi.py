@@ -91,6 +91,7 @@ ORDER_EXAMPLE = {
     "authorized_amount": None,
     "captured_amount": None,
     "authorization_expires_at": None,
+    "payment_method": None,
 }
 
 IDEMPOTENT_REPLAYED_RESPONSE_HEADER = {

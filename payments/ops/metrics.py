@@ -1,9 +1,9 @@
 """What one scrape of /metrics renders: every process's event metrics plus state read at scrape time.
 
-State metrics (orders by status, the oldest active order, the needs_review queue, queue depths, the
-reconciler's last run) are read from the database by `OrdersCollector`, through the same
-selectors as the ops dashboard, so they are right whichever host or process did the work. Event
-metrics are defined in payments/core/metrics.py.
+State metrics (orders and saved payment methods by status, the oldest active order, the
+needs_review queue, queue depths, the reconciler's last run) are read from the database by
+`OrdersCollector`, through the same selectors as the ops dashboard, so they are right whichever
+host or process did the work. Event metrics are defined in payments/core/metrics.py.
 """
 
 import os
@@ -27,6 +27,12 @@ class OrdersCollector:
         for status, count in snapshot.counts.items():
             orders.add_metric([status], count)
         yield orders
+        methods = GaugeMetricFamily(
+            "payments_payment_methods", "Saved payment methods by status, now.", labels=["status"]
+        )
+        for status, count in snapshot.payment_method_counts.items():
+            methods.add_metric([status], count)
+        yield methods
         yield GaugeMetricFamily(
             "payments_oldest_pending_order_age_seconds",
             "Age of the oldest order still pending or processing (0 when there is none).",

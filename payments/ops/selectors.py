@@ -13,13 +13,15 @@ million (docs/how-to/dashboard.md):
   day's succeeded refunds (a table a fraction of the orders' size);
 - recent orders and their search: the newest rows of the primary ordering, or one exact match
   (id, id prefix, transaction id, amount or status);
+- saved payment methods by status: cached like the orders' counts, pending ones (the partial index
+  `pm_pending_by_age`) counted fresh;
 - workers: one broadcast over the broker (`payments_worker_health`, payments/ops/liveness.py),
   bounded by PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS; the database is not involved.
 """
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -29,8 +31,8 @@ from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from payments.core.statuses import ACTIVE_STATUSES, FINAL_STATUSES, OrderStatus, RefundStatus
-from payments.models import OpsHeartbeat, Order, OrderEvent, Refund
+from payments.core.statuses import ACTIVE_STATUSES, FINAL_STATUSES, OrderStatus, PaymentMethodStatus, RefundStatus
+from payments.models import OpsHeartbeat, Order, OrderEvent, PaymentMethod, Refund
 
 # Gateway answers that mean the gateway, not the customer's card, went wrong.
 GATEWAY_ERROR_OUTCOMES = (OrderEvent.Outcome.UNAVAILABLE, OrderEvent.Outcome.PROCESSOR_FAILED)
@@ -38,6 +40,7 @@ RECONCILER_HEARTBEAT = "reconciler"
 # The queues the service's workers consume (CELERY_TASK_ROUTES and the default queue).
 OPS_QUEUES = ("payments", "default", "maintenance")
 _COUNTS_CACHE_KEY = "payments:ops:order-counts"
+_METHOD_COUNTS_CACHE_KEY = "payments:ops:payment-method-counts"
 # Statuses whose rows stay few however large the table grows: counted fresh on every read.
 _FEW_STATUSES = (*ACTIVE_STATUSES, OrderStatus.NEEDS_REVIEW)
 
@@ -48,6 +51,7 @@ class OpsSnapshot:
     oldest_active_age_seconds: float | None
     reconciler_last_run: datetime | None
     queue_depths: dict
+    payment_method_counts: dict = field(default_factory=dict)
 
 
 def order_counts_by_status():
@@ -68,6 +72,24 @@ def order_counts_by_status():
     fresh = dict.fromkeys(_FEW_STATUSES, 0)
     fresh.update(_counts(Order.objects.filter(status__in=_FEW_STATUSES)))
     return {**counts, **fresh}
+
+
+def payment_method_counts_by_status():
+    """{status: count} of saved payment methods for every status (zeros included).
+
+    Pending methods are few (a store takes a second) and counted on every call through the partial
+    index `pm_pending_by_age`; the others grow with the customers, so their GROUP BY is shared
+    through the cache for PAYMENTS_OPS_COUNTS_CACHE_SECONDS, as the orders' is.
+    """
+    ttl = settings.PAYMENTS_OPS_COUNTS_CACHE_SECONDS
+    counts = cache.get(_METHOD_COUNTS_CACHE_KEY) if ttl else None
+    if counts is None:
+        counts = dict.fromkeys(PaymentMethodStatus.values, 0)
+        counts.update(_counts(PaymentMethod.objects.all()))
+        if ttl:
+            cache.set(_METHOD_COUNTS_CACHE_KEY, counts, ttl)
+    pending = PaymentMethod.objects.filter(status=PaymentMethodStatus.PENDING).count()
+    return {**counts, PaymentMethodStatus.PENDING.value: pending}
 
 
 def _counts(orders):
@@ -132,6 +154,7 @@ def ops_snapshot_for_metrics():
         oldest_active_age_seconds=oldest_active_order_age_seconds(),
         reconciler_last_run=reconciler_last_run(),
         queue_depths=queue_depths(OPS_QUEUES, timeout=settings.PAYMENTS_OPS_BROKER_TIMEOUT_SECONDS),
+        payment_method_counts=payment_method_counts_by_status(),
     )
 
 

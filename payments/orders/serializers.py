@@ -205,6 +205,14 @@ class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer)
     gateway_rejection_message = serializers.SerializerMethodField(
         help_text="`gateway_rejection_reason` explained (blank without a rejection)."
     )
+    # The saved method's id as the API knows it (never its gateway token), read off the column.
+    payment_method = serializers.UUIDField(
+        source="payment_method_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the saved payment method the order is charged on, or null for an "
+        "order paid with a nonce.",
+    )
 
     class Meta:
         model = Order
@@ -236,6 +244,8 @@ class OrderOutputSerializer(ClassCachedFieldsMixin, serializers.ModelSerializer)
             "authorized_amount",
             "captured_amount",
             "authorization_expires_at",
+            # A saved card.
+            "payment_method",
         ]
         read_only_fields = fields
         extra_kwargs = {

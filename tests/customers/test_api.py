@@ -84,6 +84,8 @@ def test_an_order_on_an_active_saved_method_is_accepted(api_client, user, publis
     order = Order.objects.get()
     assert (order.payment_method_id, order.payment_method_nonce) == (method.pk, "")
     assert published == [("charge_order_task", str(order.pk))]
+    # and the answer names the method the order is charged on
+    assert response.json()["payment_method"] == str(method.pk)
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,7 @@ def test_a_client_generated_from_the_schema_pays_refunds_and_reads_errors(stack,
     assert order.status == models.OrderStatusEnum.PAID
     assert (order.amount, order.currency, order.dispute_status, order.failure_reason) == ("12.34", "USD", None, "")
     assert order.transaction_id
+    assert order.payment_method is None  # a nonce order: no saved method
 
     # when it refunds part of it, twice with one Idempotency-Key
     key = str(uuid.uuid4())

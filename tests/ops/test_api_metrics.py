@@ -14,7 +14,7 @@ from payments.models import OpsHeartbeat, Order
 from payments.ops.selectors import RECONCILER_HEARTBEAT
 from payments.core.lifecycle import Outcome, order_end_locked, order_lock
 from payments.core.statuses import OrderStatus
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, PaymentMethodFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +126,20 @@ def test_orders_gauge_counts_every_status_from_the_database(client):
     assert ("payments_orders", frozenset({("status", "needs_review")})) in found
 
 
+def test_payment_methods_gauge_counts_every_status_from_the_database(client):
+    # given two active saved cards, one still being stored, one deleted
+    PaymentMethodFactory.create_batch(2)
+    PaymentMethodFactory(status="pending")
+    PaymentMethodFactory(status="deleted")
+    # when
+    found = samples(scrape(client))
+    # then
+    assert value(found, "payments_payment_methods", status="active") == 2
+    assert value(found, "payments_payment_methods", status="pending") == 1
+    assert value(found, "payments_payment_methods", status="deleted") == 1
+    assert ("payments_payment_methods", frozenset({("status", "failed")})) in found
+
+
 def test_a_parked_order_raises_the_needs_review_gauge(client):
     # given
     OrderFactory(status=OrderStatus.PAID, transaction_id="t")
@@ -196,6 +210,36 @@ def test_gateway_calls_are_counted_and_timed_by_call_and_outcome(client, setting
     assert delta("payments_gateway_requests_total", call="find", outcome="found") == 1
     assert delta("payments_gateway_request_duration_seconds_count", call="sale") == 3
     assert delta("payments_gateway_request_duration_seconds_count", call="find") == 1
+
+
+def test_vault_calls_are_counted_by_call_and_outcome(client, settings):
+    # given the in-process fake gateway, instrumented by get_gateway()
+    settings.PAYMENTS_GATEWAY = "fake"
+    gateways.reset_gateway()
+    gateway = gateways.get_gateway()
+    before = samples(scrape(client))
+    # when a customer, a stored card, a refused one, two finds and a delete
+    gateway.customer_create(customer_id="c1")
+    gateway.payment_method_store(customer_id="c1", nonce="fake-valid-visa-nonce", token="pm_a")
+    gateway.payment_method_store(customer_id="c1", nonce="fake-processor-declined-visa-nonce", token="pm_b")
+    gateway.payment_method_find("pm_a")
+    gateway.payment_method_find("pm_b")
+    gateway.payment_method_delete("pm_a")
+    after = samples(scrape(client))
+    gateways.reset_gateway()
+
+    # then
+    def delta(call, outcome):
+        return value(after, "payments_gateway_requests_total", call=call, outcome=outcome) - value(
+            before, "payments_gateway_requests_total", call=call, outcome=outcome
+        )
+
+    assert delta("customer.create", "ok") == 1
+    assert delta("payment_method.create", "stored") == 1
+    assert delta("payment_method.create", "refused") == 1
+    assert delta("payment_method.find", "found") == 1
+    assert delta("payment_method.find", "not_found") == 1
+    assert delta("payment_method.delete", "ok") == 1
 
 
 def test_instrumented_gateway_keeps_its_backend_type_and_attributes(settings):

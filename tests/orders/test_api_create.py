@@ -58,6 +58,7 @@ def test_create_order_answers_202_with_the_order_and_its_location(api_client, us
         "authorized_amount": None,
         "captured_amount": None,
         "authorization_expires_at": None,
+        "payment_method": None,
     }
     assert "payment_method_nonce" not in body
     # and the row holds what was sent, for this owner

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.pagination import PageNumberPagination
 
 from payments.core.statuses import OrderStatus
-from tests.factories import OrderFactory, UserFactory
+from tests.factories import CustomerFactory, OrderFactory, PaymentMethodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,7 @@ def test_client_reads_its_order_with_the_gateway_outcome(api_client, user):
         "authorized_amount": None,
         "captured_amount": None,
         "authorization_expires_at": None,
+        "payment_method": None,
     }
     assert set(body) >= {"created_at", "updated_at"}
     assert "payment_method_nonce" not in body
@@ -111,6 +112,33 @@ def test_list_shows_only_the_clients_orders_newest_first(api_client, user):
     body = response.json()
     assert body["count"] == 2
     assert [order["id"] for order in body["results"]] == [str(newer.pk), str(older.pk)]
+
+
+def test_an_order_on_a_saved_card_shows_the_methods_id_and_never_its_token(api_client, user):
+    # given an order charged on a saved card, and one paid with a nonce
+    method = PaymentMethodFactory(customer=CustomerFactory(owner=user))
+    on_card = OrderFactory(owner=user, payment_method=method, payment_method_nonce="")
+    with_nonce = OrderFactory(owner=user)
+
+    # when
+    detail = api_client.get(f"/api/orders/{on_card.pk}/").json()
+    listed = {order["id"]: order for order in api_client.get("/api/orders/").json()["results"]}
+
+    # then the detail and the list name the method by the id the API knows it by
+    assert detail["payment_method"] == listed[str(on_card.pk)]["payment_method"] == str(method.pk)
+    assert listed[str(with_nonce.pk)]["payment_method"] is None
+    # and the gateway's token appears nowhere
+    assert method.gateway_token not in str(detail)
+
+
+def test_the_schema_documents_payment_method_as_a_nullable_id(anonymous_client):
+    # given / when
+    schema = anonymous_client.get("/api/schema/", {"format": "json"}).json()
+
+    # then
+    field = schema["components"]["schemas"]["Order"]["properties"]["payment_method"]
+    assert (field["type"], field["format"], field.get("nullable")) == ("string", "uuid", True)
+    assert "payment_method" in schema["components"]["schemas"]["Order"]["required"]
 
 
 def test_list_filters_by_status(api_client, user):

@@ -238,7 +238,8 @@ def _carry_out_claimed(order, decision):
 def _write(order, decision, transaction_id):
     """The gateway write: `(transaction, call_row)`; the transaction is None if the gateway refused."""
     api_request_key = f"{order.pk}:{decision}"
-    call = "submit_for_settlement" if decision == Decision.CAPTURE else "void"
+    # Named as payments_gateway_requests_total labels the call (payments/core/metrics.py).
+    call = "capture" if decision == Decision.CAPTURE else "void"
     started = time.monotonic()
     try:
         if decision == Decision.CAPTURE:
