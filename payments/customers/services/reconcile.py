@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from payments.core.dispatch import publish
@@ -20,15 +19,13 @@ def payment_methods_reconcile(*, pending_after_seconds, limit):
     counts = {"payment_methods_restored": 0, "payment_methods_given_up": 0, "payment_methods_redeleted": 0}
     for method in payment_methods_stuck_pending(older_than=cutoff, limit=limit):
         if method.store_attempts >= settings.PAYMENTS_MAX_CLAIMS:
-            with transaction.atomic():
-                given_up = PaymentMethod.objects.filter(
-                    pk=method.pk, status=PaymentMethodStatus.PENDING
-                ).update(
-                    status=PaymentMethodStatus.FAILED,
-                    payment_method_nonce="",
-                    failure_reason=f"No answer from the gateway after {method.store_attempts} attempts to store it.",
-                    updated_at=timezone.now(),
-                )
+            # One conditional UPDATE: a store that finished meanwhile is left as it is.
+            given_up = PaymentMethod.objects.filter(pk=method.pk, status=PaymentMethodStatus.PENDING).update(
+                status=PaymentMethodStatus.FAILED,
+                payment_method_nonce="",
+                failure_reason=f"No answer from the gateway after {method.store_attempts} attempts to store it.",
+                updated_at=timezone.now(),
+            )
             counts["payment_methods_given_up"] += given_up
             continue
         # Touch it, so the next run waits another pending_after_seconds for this store.
